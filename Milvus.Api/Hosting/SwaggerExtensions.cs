@@ -1,0 +1,26 @@
+using Microsoft.OpenApi;
+
+namespace Milvus.Api.Hosting;
+
+/// <summary>The OpenAPI document and Swagger UI.</summary>
+public static class SwaggerExtensions
+{
+    public static IServiceCollection AddMilvusSwagger(this IServiceCollection services)
+    {
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Milvus components gateway",
+                Version = "v1",
+                Description = "The channel service, message streams, allocators and component states of the Milvus basic components, over HTTP/JSON. Errors are RFC 9457 problem details.",
+            });
+            var xml = Path.Combine(AppContext.BaseDirectory, "Milvus.Api.xml");
+            if (File.Exists(xml))
+            {
+                options.IncludeXmlComments(xml);
+            }
+        });
+        return services;
+    }
+}

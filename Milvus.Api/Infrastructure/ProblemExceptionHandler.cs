@@ -1,0 +1,82 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Milvus.Domain;
+
+namespace Milvus.Api.Infrastructure;
+
+/// <summary>
+/// Turns every exception into an RFC 9457 problem: bad requests keep their 4xx status, domain errors map by
+/// their <see cref="ErrorKind"/>, and anything else is a 500 whose detail says nothing of the internals.
+/// </summary>
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), Describe(bad)),
+            IMilvusError error => (StatusFor(error.Kind), TitleFor(StatusFor(error.Kind)), exception.Message),
+            ArgumentException => (StatusCodes.Status400BadRequest, TitleFor(400), exception.Message),
+            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The client closed the request."),
+            _ => (StatusCodes.Status500InternalServerError, TitleFor(500), "An unexpected error occurred. The request id names it in the gateway's log."),
+        };
+        if (status >= 500)
+        {
+            Log.Unhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+        if (httpContext.Response.HasStarted)
+        {
+            return true;
+        }
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The status code for a kind of domain error.</summary>
+    public static int StatusFor(ErrorKind kind) => kind switch
+    {
+        ErrorKind.Invalid => StatusCodes.Status400BadRequest,
+        ErrorKind.NotFound => StatusCodes.Status404NotFound,
+        ErrorKind.Conflict => StatusCodes.Status409Conflict,
+        ErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorKind.Unavailable or ErrorKind.Busy => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>A short human title for a status code.</summary>
+    public static string TitleFor(int status) => status switch
+    {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        429 => "Too many requests",
+        503 => "Service unavailable",
+        507 => "Insufficient storage",
+        _ when status >= 500 => "Internal server error",
+        _ => "Error",
+    };
+
+    private static string Describe(BadHttpRequestException bad)
+    {
+        // Minimal APIs wrap the JSON reader's error; its message says where the body broke.
+        var inner = bad.InnerException is System.Text.Json.JsonException json ? $" {json.Message}" : "";
+        return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+            ? "The request body is larger than Milvus:Limits:MaxRequestBytes allows."
+            : bad.Message + inner;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}.")]
+        public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
+    }
+}

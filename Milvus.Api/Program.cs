@@ -1,0 +1,62 @@
+using System.Text.Json.Serialization;
+using FluentValidation;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Milvus.Api.Endpoints;
+using Milvus.Api.Hosting;
+using Milvus.Api.Infrastructure;
+using Milvus.Domain.Components;
+using Milvus.Domain.Params;
+using Milvus.Workers.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddMilvusConfiguration();
+
+// Bind to loopback unless --urls, ASPNETCORE_URLS or the Urls setting says otherwise.
+if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+{
+    builder.WebHost.UseUrls(GatewayDefaults.Url);
+}
+builder.Services.AddOptions<KestrelServerOptions>()
+    .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
+
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+    options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+});
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+{
+    context.ProblemDetails.Extensions["requestId"] = context.HttpContext.TraceIdentifier;
+    context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+});
+builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
+
+builder.Services.AddEndpointsApiExplorer();
+builder.Services.AddMilvusSwagger();
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<ComponentRegistry>();
+builder.Services.AddHostedService<ComponentLifecycleService>();
+builder.Services.AddHealthChecks()
+    .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseMiddleware<RequestSizeLimitMiddleware>();
+
+app.UseSwagger();
+app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "Milvus components gateway v1"));
+
+app.MapHealthApi();
+app.MapComponentsApi();
+app.MapParamsApi();
+
+app.Run();
+
+/// <summary>The gateway's entry point; public so that tests can host it.</summary>
+public partial class Program;

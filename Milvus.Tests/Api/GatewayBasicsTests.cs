@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Milvus.Tests.Api;
+
+public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : IClassFixture<GatewayBasicsTests.Fixture>
+{
+    private readonly HttpClient _client = fixture.Factory.CreateClient();
+
+    public sealed class Fixture : IDisposable
+    {
+        public GatewayFactory Factory { get; } = new();
+
+        public void Dispose() => Factory.Dispose();
+    }
+
+    [Fact]
+    public async Task LivenessAnswers200()
+    {
+        var response = await _client.GetAsync("/health/live");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadinessChecksTheDataDirectory()
+    {
+        var response = await _client.GetAsync("/health/ready");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var checks = body.RootElement.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Contains("data-dir", checks);
+    }
+
+    [Fact]
+    public async Task ComponentStatesUseTheContractShapeWithStringEnums()
+    {
+        using var body = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/components/states"));
+        var root = body.RootElement;
+
+        var state = root.GetProperty("state");
+        Assert.Equal("gateway", state.GetProperty("role").GetString());
+        Assert.Equal("Healthy", state.GetProperty("stateCode").GetString());
+        Assert.Equal(JsonValueKind.Number, state.GetProperty("nodeId").ValueKind);
+        Assert.Equal(JsonValueKind.Array, state.GetProperty("extraInfo").ValueKind);
+        Assert.Equal(JsonValueKind.Array, root.GetProperty("subcomponentStates").ValueKind);
+        Assert.Equal("Success", root.GetProperty("status").GetProperty("errorCode").GetString());
+        Assert.Equal(JsonValueKind.String, root.GetProperty("status").GetProperty("reason").ValueKind);
+    }
+
+    [Fact]
+    public async Task ParamsShowDottedLowerCaseKeysFilteredByPrefixWithSecretsMasked()
+    {
+        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=minio");
+
+        Assert.NotNull(all);
+        Assert.All(all.Keys, k => Assert.StartsWith("minio.", k, StringComparison.Ordinal));
+        Assert.Equal("***", all["minio.secretkey"]);
+        Assert.Equal("milvus-bucket", all["minio.bucket"]);
+    }
+
+    [Fact]
+    public async Task ParamsIncludeTheShippedYamlLayer()
+    {
+        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=common.");
+
+        Assert.NotNull(all);
+        Assert.Equal("by-dev", all["common.channameprefix"]);
+    }
+
+    [Fact]
+    public async Task OverridesChangeTheEffectiveTable()
+    {
+        var response = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["test.Override.Value"] = "42" } });
+        response.EnsureSuccessStatusCode();
+
+        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=test.override");
+        Assert.Equal("42", all!["test.override.value"]);
+    }
+
+    [Fact]
+    public async Task AnInvalidOverrideIsAValidationProblemAndChangesNothing()
+    {
+        var response = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["good.key"] = "1", ["bad/key"] = "2" } });
+
+        await AssertProblem(response, HttpStatusCode.BadRequest);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(body.RootElement.TryGetProperty("errors", out _));
+        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=good.");
+        Assert.Empty(all!);
+    }
+
+    [Fact]
+    public async Task MalformedJsonIsA400Problem()
+    {
+        var response = await _client.PutAsync("/api/v1/params", new StringContent("{\"params\": {\"a\": ", Encoding.UTF8, "application/json"));
+
+        var problem = await AssertProblem(response, HttpStatusCode.BadRequest);
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+    }
+
+    [Fact]
+    public async Task AWrongJsonTypeIsA400Problem()
+    {
+        var response = await _client.PutAsync("/api/v1/params", new StringContent("{\"params\": [1,2,3]}", Encoding.UTF8, "application/json"));
+
+        await AssertProblem(response, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task AnUnknownRouteIsA404Problem()
+    {
+        var response = await _client.GetAsync("/api/v1/no-such-route");
+
+        await AssertProblem(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task SwaggerServesTheDocumentAndTheUi()
+    {
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));
+        var paths = document.RootElement.GetProperty("paths");
+
+        foreach (var route in new[] { "/api/v1/components/states", "/api/v1/params" })
+        {
+            var path = paths.GetProperty(route);
+            foreach (var operation in path.EnumerateObject())
+            {
+                Assert.False(string.IsNullOrWhiteSpace(operation.Value.GetProperty("summary").GetString()), $"{operation.Name} {route} has no summary");
+                Assert.NotEmpty(operation.Value.GetProperty("tags").EnumerateArray());
+                Assert.True(operation.Value.GetProperty("responses").TryGetProperty("200", out _), $"{operation.Name} {route} declares no 200");
+            }
+        }
+        var ui = await _client.GetAsync("/swagger/index.html");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Contains("swagger-ui", await ui.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    internal static async Task<JsonElement> AssertProblem(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = body.RootElement.Clone();
+        Assert.Equal((int)status, root.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("title").GetString()));
+        Assert.True(root.TryGetProperty("requestId", out _));
+        return root;
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Milvus.Tests.Infrastructure;
+
+namespace Milvus.Tests.Api;
+
+/// <summary>
+/// Hosts the gateway in memory with its data under a throwaway directory. Settings passed to the constructor
+/// override the configuration, as the environment would.
+/// </summary>
+public sealed class GatewayFactory : WebApplicationFactory<Program>
+{
+    private readonly TempDirectory _dataDir = new();
+    private readonly Dictionary<string, string?> _settings;
+
+    public GatewayFactory() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    public GatewayFactory(IDictionary<string, string?> settings)
+    {
+        _settings = new Dictionary<string, string?>(settings, StringComparer.OrdinalIgnoreCase);
+        _settings.TryAdd("Milvus:DataDir", _dataDir.Path);
+    }
+
+    /// <summary>The data directory this gateway persists to.</summary>
+    public string DataDir => _settings["Milvus:DataDir"]!;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(_settings));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _dataDir.Dispose();
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real servers: installs etcd, Redis and s3rver when missing, starts them on
+# free 127.0.0.1 ports, runs `dotnet test`, stops every server it started, and exits with the tests' status.
+# Extra arguments go to `dotnet test` (for example: ./scripts/test.sh --filter FullyQualifiedName~Params).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+# shellcheck source=servers.sh
+source "$repo_root/scripts/servers.sh"
+
+results_dir="$(mktemp -d "${TMPDIR:-/tmp}/milvus-test-results.XXXXXX")"
+cleanup() {
+  servers_stop
+  rm -rf "$results_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+servers_install
+servers_start
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+status=0
+dotnet test "$repo_root/Milvus.sln" -c Release \
+  --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" \
+  --results-directory "$results_dir" "$@" </dev/null || status=$?
+
+# One closing line that any reader understands: N passed, N failed.
+passed=0; failed=0; skipped=0
+while IFS= read -r trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1 || true)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters"); e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
+done < <(find "$results_dir" -name '*.trx')
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "No test ran." >&2
+  status=1
+fi
+echo "Tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
