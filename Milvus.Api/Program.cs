@@ -43,6 +43,8 @@ builder.Services.AddHostedService<ComponentLifecycleService>();
 builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
 
+// Subsystems register here, one line each, in start order.
+
 var app = builder.Build();
 
 app.UseExceptionHandler();
@@ -55,6 +57,8 @@ app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", 
 app.MapHealthApi();
 app.MapComponentsApi();
 app.MapParamsApi();
+
+// Subsystem endpoints map here, one line each.
 
 app.Run();
 
