@@ -51,6 +51,7 @@ public static class MilvusConfigurationExtensions
         builder.Services.AddValidatedOptions<ArchiveOptions>(ArchiveOptions.SectionName, _ => true, "");
         builder.Services.AddValidatedOptions<AuthOptions>(AuthOptions.SectionName, o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "Milvus:Auth:ApiKeys must not hold empty keys.");
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.SectionName, o => o.MaxRequestBytes > 0 && o.MaxMessageBytes > 0 && o.MaxMessageBytes <= o.MaxRequestBytes, "Milvus:Limits:MaxRequestBytes and MaxMessageBytes must be positive, with MaxMessageBytes ≤ MaxRequestBytes.");
+        builder.Services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.SectionName, o => o.PermitsPerSecond >= 0 && o.Burst >= 0, "Milvus:RateLimit:PermitsPerSecond and Burst must not be negative.");
         return builder;
     }
 

@@ -146,3 +146,15 @@ public sealed class LimitsOptions
     /// <summary>The largest single message payload, in bytes; larger payloads get 413.</summary>
     public long MaxMessageBytes { get; set; } = 8L * 1024 * 1024;
 }
+
+/// <summary>Per-client rate limiting (section <c>Milvus:RateLimit</c>).</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "Milvus:RateLimit";
+
+    /// <summary>Requests per second per client address; 0 turns rate limiting off.</summary>
+    public int PermitsPerSecond { get; set; }
+
+    /// <summary>How many requests a client may send at once above the steady rate.</summary>
+    public int Burst { get; set; }
+}
