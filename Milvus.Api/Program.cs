@@ -39,6 +39,7 @@ builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddMilvusSwagger();
 builder.Services.AddMilvusSecurity();
 builder.Services.AddMilvusTelemetry();
+builder.Services.AddMilvusJobs();
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<ComponentRegistry>();
@@ -62,6 +63,7 @@ app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", 
 
 app.MapHealthApi();
 app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapMilvusJobsDashboard();
 app.MapComponentsApi();
 app.MapParamsApi();
 

@@ -158,3 +158,28 @@ public sealed class RateLimitOptions
     /// <summary>How many requests a client may send at once above the steady rate.</summary>
     public int Burst { get; set; }
 }
+
+/// <summary>The recurring maintenance jobs (section <c>Milvus:Jobs</c>).</summary>
+public sealed class JobsOptions
+{
+    public const string SectionName = "Milvus:Jobs";
+
+    /// <summary>Where the schedule and locks live: <c>memory</c> (one gateway) or <c>redis</c> (shared by gateways).</summary>
+    public JobStorageKind Storage { get; set; } = JobStorageKind.Memory;
+
+    /// <summary>The key prefix of the schedule in Redis.</summary>
+    public string RedisPrefix { get; set; } = "milvus:hangfire:";
+
+    /// <summary>How many jobs one gateway runs at once.</summary>
+    public int WorkerCount { get; set; } = 2;
+
+    /// <summary>How often the scheduler looks for due jobs, in seconds.</summary>
+    public int PollingSeconds { get; set; } = 15;
+}
+
+/// <summary>The job storages.</summary>
+public enum JobStorageKind
+{
+    Memory,
+    Redis,
+}
