@@ -5,7 +5,7 @@ namespace Milvus.Domain.Kv;
 /// <summary>Byte-level key helpers for the backends that order keys as UTF-8 bytes (RocksDB, Redis).</summary>
 internal static class KvKeyBytes
 {
-    /// <summary>The UTF-8 bytes of a key; keys never hold lone surrogates worth keeping, so strict decoding is not needed.</summary>
+    /// <summary>The UTF-8 bytes of a key, whose bytewise order is the order every backend lists keys in.</summary>
     public static byte[] Encode(string key) => Encoding.UTF8.GetBytes(key);
 
     /// <summary>

@@ -18,6 +18,17 @@ public sealed class RemoteKvTests
         Assert.Equal("redis", load.Backend);
         await Assert.ThrowsAsync<KvUnavailableException>(() => kv.SaveAsync("k", "v").WaitAsync(Bound));
         await Assert.ThrowsAsync<KvUnavailableException>(() => kv.LoadWithPrefixAsync("").WaitAsync(Bound));
+        await Assert.ThrowsAsync<KvUnavailableException>(() => kv.PingAsync().WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task ReachableServersAnswerAPing()
+    {
+        await using var redis = await RedisKv.ConnectAsync(TestServers.Redis, "ping");
+        Assert.True(await redis.PingAsync() >= TimeSpan.Zero);
+        await using var minio = await MinioKv.OpenAsync(KvTestBackends.S3Options(), "ping");
+        await minio.PingAsync();
+        Assert.Equal(0, (await minio.LoadWithPrefixAsync("")).Count);
     }
 
     [Fact]

@@ -70,6 +70,17 @@ public sealed class MinioKv : IBaseKv
         return 0;
     }, cancellationToken);
 
+    /// <summary>Asks the server whether the bucket exists, for readiness checks.</summary>
+    /// <exception cref="KvUnavailableException">The server does not answer, or the bucket is gone.</exception>
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        var exists = await Call(() => _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (!exists)
+        {
+            throw new KvUnavailableException(BackendName, $"the bucket '{_bucket}' does not exist");
+        }
+    }
+
     public async Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);

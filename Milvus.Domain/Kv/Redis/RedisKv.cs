@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
 
@@ -35,8 +36,9 @@ public sealed class RedisKv : TxnKvBase
           i = i + 1
         end
         while i <= #ARGV do
-          redis.call('HSET', values, ARGV[i], ARGV[i + 1])
-          redis.call('ZADD', index, 0, ARGV[i])
+          if redis.call('HSET', values, ARGV[i], ARGV[i + 1]) == 1 then
+            redis.call('ZADD', index, 0, ARGV[i])
+          end
           i = i + 2
         end
         return 0
@@ -52,6 +54,9 @@ public sealed class RedisKv : TxnKvBase
         end
         return { keys, values }
         """;
+
+    private static readonly byte[] WriteScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
+    private static readonly byte[] LoadRangeScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(LoadRangeScript));
 
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
@@ -100,6 +105,10 @@ public sealed class RedisKv : TxnKvBase
         return options;
     }
 
+    /// <summary>Asks Redis to answer, for readiness checks; the round-trip time when it does.</summary>
+    /// <exception cref="KvUnavailableException">Redis does not answer.</exception>
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => _db.PingAsync(), cancellationToken);
+
     public override async Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
@@ -124,7 +133,7 @@ public sealed class RedisKv : TxnKvBase
     {
         ArgumentNullException.ThrowIfNull(prefix);
         var (min, max) = LexRange(prefix);
-        var result = await Call(() => _db.ScriptEvaluateAsync(LoadRangeScript, _keys, [min, max]), cancellationToken).ConfigureAwait(false);
+        var result = await Call(() => EvaluateAsync(LoadRangeScript, LoadRangeScriptSha, [min, max]), cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var keys = (RedisValue[])parts[0]!;
         var values = (RedisValue[])parts[1]!;
@@ -203,7 +212,23 @@ public sealed class RedisKv : TxnKvBase
     }
 
     private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken) =>
-        await Call(() => _db.ScriptEvaluateAsync(WriteScript, _keys, args), cancellationToken).ConfigureAwait(false);
+        await Call(() => EvaluateAsync(WriteScript, WriteScriptSha, args), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs a script by its SHA1 (EVALSHA), so the script's text is not sent and hashed on every call; when the
+    /// server does not know it yet (or lost its script cache), runs it with EVAL, which also caches it.
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(string script, byte[] sha, RedisValue[] args)
+    {
+        try
+        {
+            return await _db.ScriptEvaluateAsync(sha, _keys, args).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await _db.ScriptEvaluateAsync(script, _keys, args).ConfigureAwait(false);
+        }
+    }
 
     private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
