@@ -47,4 +47,28 @@ public sealed class LocalFsKvTests : IDisposable
         await kv.SaveAsync("deep/er/key", "again");
         Assert.Equal("again", await kv.LoadAsync("deep/er/key"));
     }
+
+    [Fact]
+    public async Task SavesRacingRemovalsOfTheirDirectoryAllComplete()
+    {
+        await using var kv = new LocalFsKv(_temp.Combine("store"));
+        var saver = Task.Run(async () =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                await kv.SaveAsync($"d/e/k{i % 5}", "v");
+            }
+        });
+        var remover = Task.Run(async () =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                await kv.RemoveWithPrefixAsync("d/");
+            }
+        });
+        await Task.WhenAll(saver, remover);
+        await kv.SaveAsync("d/e/final", "last");
+        Assert.Equal("last", await kv.LoadAsync("d/e/final"));
+        Assert.DoesNotContain(Directory.GetFiles(_temp.Combine("store"), "*", SearchOption.AllDirectories), f => Path.GetFileName(f).StartsWith('.'));
+    }
 }

@@ -104,7 +104,12 @@ public sealed class LocalFsKv : IBaseKv
             }
             finally
             {
-                File.Delete(temp);
+                // Gone after a successful rename; File.Exists, unlike File.Delete, does not throw when the
+                // directory itself was pruned meanwhile.
+                if (File.Exists(temp))
+                {
+                    File.Delete(temp);
+                }
             }
         }
     }
