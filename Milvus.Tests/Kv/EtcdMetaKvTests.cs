@@ -41,6 +41,33 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
     }
 
     [Fact]
+    public async Task WhenEtcdStopsWatchesAndKeepAlivesFailWithUnavailableAndTheStoreRecoversWhenItReturns()
+    {
+        await using var etcd = await PrivateEtcd.StartAsync();
+        await using var kv = new EtcdKv(etcd.Endpoint, "outage", TimeSpan.FromSeconds(2));
+        var lease = await EventuallyAsync(() => kv.GrantAsync(6));
+        var listed = await kv.LoadWithRevisionAsync("");
+        await using var watch = kv.WatchWithRevisionAsync("", listed.Revision + 1).GetAsyncEnumerator();
+        var watchNext = watch.MoveNextAsync().AsTask();
+        await using var keepAlive = kv.KeepAliveAsync(lease).GetAsyncEnumerator();
+        Assert.True(await keepAlive.MoveNextAsync());
+
+        await etcd.StopAsync();
+
+        await Assert.ThrowsAsync<KvUnavailableException>(() => watchNext.WaitAsync(Patience));
+        await Assert.ThrowsAsync<KvUnavailableException>(() => DrainAsync(keepAlive).WaitAsync(Patience));
+        await Assert.ThrowsAsync<KvUnavailableException>(() => kv.LoadAsync("a").WaitAsync(Patience));
+
+        await etcd.StartAgainAsync();
+        await EventuallyAsync(async () =>
+        {
+            await kv.SaveAsync("a", "back");
+            return true;
+        });
+        Assert.Equal("back", await kv.LoadAsync("a"));
+    }
+
+    [Fact]
     public async Task TwoStoresWithDifferentRootsDoNotSeeEachOther()
     {
         await using var other = new EtcdKv(TestServers.EtcdEndpoints, Root + "-other");
@@ -56,6 +83,31 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
     {
         var error = await Assert.ThrowsAsync<KvUnavailableException>(() => call().WaitAsync(Patience));
         Assert.Equal("etcd", error.Backend);
+    }
+
+    private static async Task DrainAsync<T>(IAsyncEnumerator<T> enumerator)
+    {
+        while (await enumerator.MoveNextAsync())
+        {
+        }
+    }
+
+    /// <summary>Retries <paramref name="call"/> while etcd is unavailable, until it succeeds or patience runs out.</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> call)
+    {
+        using var patience = new CancellationTokenSource(Patience);
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (KvUnavailableException) when (!patience.IsCancellationRequested)
+            {
+                await poll.WaitForNextTickAsync(patience.Token);
+            }
+        }
     }
 
     private static int ClosedPort()

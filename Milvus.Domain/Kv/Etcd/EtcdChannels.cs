@@ -34,6 +34,11 @@ internal static class EtcdChannels
             },
             DisposeHttpClient = true,
             ThrowOperationCanceledOnCancellation = true,
+            // After an outage the channel reconnects within a few seconds of etcd's return, not minutes.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(250),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(3),
+            // A large prefix load may exceed gRPC's 4 MiB default; etcd bounds requests, not responses.
+            MaxReceiveMessageSize = null,
         };
         if (uris.Length == 1)
         {

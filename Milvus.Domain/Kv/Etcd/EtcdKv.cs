@@ -170,7 +170,8 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         using var call = _leaseClient.LeaseKeepAlive(cancellationToken: cancellationToken);
         while (true)
         {
-            var response = await RefreshAsync(call, leaseId, cancellationToken).ConfigureAwait(false);
+            var request = new LeaseKeepAliveRequest { ID = leaseId };
+            var response = await ExchangeAsync(call, request, withDeadline: true, "keep-alive", leaseId, cancellationToken).ConfigureAwait(false);
             if (response.TTL <= 0)
             {
                 Log.LeaseLost(_logger, leaseId);
@@ -236,7 +237,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         var create = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = key, RangeEnd = rangeEnd, StartRevision = startRevision, PrevKv = true } };
         // The first answer (the watch's creation) must come within the deadline; later ones come when keys change,
         // and a dead connection is found by the channel's HTTP/2 keep-alive pings.
-        var response = await FirstWatchResponseAsync(call, create, cancellationToken).ConfigureAwait(false);
+        var response = await ExchangeAsync(call, create, withDeadline: true, "watch", 0, cancellationToken).ConfigureAwait(false);
         while (true)
         {
             if (response.CompactRevision != 0)
@@ -252,55 +253,29 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
             {
                 yield return new KvWatchResponse(response.Header.Revision, response.Events.Select(ToEvent).ToList());
             }
-            response = await NextWatchResponseAsync(call, cancellationToken).ConfigureAwait(false);
+            response = await ExchangeAsync(call, null, withDeadline: false, "watch", 0, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<WatchResponse> FirstWatchResponseAsync(AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, WatchRequest create, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="request"/> (when there is one) on a stream and reads the next answer, within the
+    /// request deadline when <paramref name="withDeadline"/>. A broken stream is <see cref="KvUnavailableException"/>.
+    /// </summary>
+    private async Task<TResponse> ExchangeAsync<TRequest, TResponse>(AsyncDuplexStreamingCall<TRequest, TResponse> call, TRequest? request, bool withDeadline,
+        string stream, long leaseId, CancellationToken cancellationToken)
+        where TRequest : class
     {
-        using var timeout = new CancellationTokenSource(_timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var timeout = withDeadline ? new CancellationTokenSource(_timeout, _time) : null;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout?.Token ?? CancellationToken.None);
         try
         {
-            await call.RequestStream.WriteAsync(create, linked.Token).ConfigureAwait(false);
+            if (request is not null)
+            {
+                await call.RequestStream.WriteAsync(request, linked.Token).ConfigureAwait(false);
+            }
             return await call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false)
                 ? call.ResponseStream.Current
-                : throw new KvUnavailableException(Backend, "the watch stream ended");
-        }
-        catch (RpcException e)
-        {
-            throw Map(e, cancellationToken);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new KvUnavailableException(Backend, $"no answer to the watch request within {_timeout}");
-        }
-    }
-
-    private async Task<WatchResponse> NextWatchResponseAsync(AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false)
-                ? call.ResponseStream.Current
-                : throw new KvUnavailableException(Backend, "the watch stream ended");
-        }
-        catch (RpcException e)
-        {
-            throw Map(e, cancellationToken);
-        }
-    }
-
-    private async Task<LeaseKeepAliveResponse> RefreshAsync(AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, long leaseId, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(_timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = leaseId }, linked.Token).ConfigureAwait(false);
-            return await call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false)
-                ? call.ResponseStream.Current
-                : throw new KvUnavailableException(Backend, "the keep-alive stream ended");
+                : throw new KvUnavailableException(Backend, $"the {stream} stream ended");
         }
         catch (RpcException e)
         {
@@ -308,8 +283,14 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.KeepAliveTimedOut(_logger, leaseId, _timeout);
-            throw new KvUnavailableException(Backend, $"no keep-alive answer for lease {leaseId} within {_timeout}");
+            Log.StreamFailed(_logger, stream, "no answer in time");
+            throw new KvUnavailableException(Backend, $"no answer on the {stream} stream within {_timeout}");
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException)
+        {
+            // The connection broke under the stream (IOException), or the call had already failed when we wrote.
+            Log.StreamFailed(_logger, stream, e.Message);
+            throw new KvUnavailableException(Backend, $"the {stream} stream broke: {e.Message}", e);
         }
     }
 
@@ -416,7 +397,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "The etcd lease {LeaseId} is gone")]
         public static partial void LeaseLost(ILogger logger, long leaseId);
 
-        [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "No keep-alive answer for the etcd lease {LeaseId} within {Timeout}")]
-        public static partial void KeepAliveTimedOut(ILogger logger, long leaseId, TimeSpan timeout);
+        [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "The etcd {Stream} stream failed: {Reason}")]
+        public static partial void StreamFailed(ILogger logger, string stream, string reason);
     }
 }
