@@ -25,6 +25,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     private readonly Watch.WatchClient _watchClient;
     private readonly Lease.LeaseClient _leaseClient;
     private readonly string _root;
+    private readonly int _rootBytes;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -42,6 +43,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<EtcdKv>.Instance;
         _root = KvPaths.NormalizeRoot(rootPath);
+        _rootBytes = System.Text.Encoding.UTF8.GetByteCount(_root);
         _channel = EtcdChannels.Create(endpoints, _timeout);
         var invoker = _channel.CreateCallInvoker();
         _client = new EtcdClient(invoker);
@@ -362,7 +364,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 
     private ByteString Bytes(string key) => ByteString.CopyFromUtf8(_root + key);
 
-    private string Relative(ByteString key) => key.ToStringUtf8()[_root.Length..];
+    private string Relative(ByteString key) => System.Text.Encoding.UTF8.GetString(key.Span[_rootBytes..]);
 
     /// <summary>The etcd range [key, end) that holds every key starting with the root path and <paramref name="prefix"/>.</summary>
     private (ByteString Key, ByteString End) PrefixRange(string prefix)
