@@ -34,7 +34,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     /// <param name="endpoints">Comma-separated etcd URLs, e.g. <c>http://127.0.0.1:2379</c>.</param>
     /// <param name="rootPath">The prefix of every key, e.g. <c>by-dev</c>.</param>
     /// <param name="requestTimeout">The deadline of each request (5 s by default).</param>
-    /// <param name="timeProvider">The clock for deadlines and keep-alive intervals.</param>
+    /// <param name="timeProvider">The clock that paces keep-alives; deadlines always use the system clock, as gRPC does.</param>
     /// <param name="logger">Where failures are logged.</param>
     public EtcdKv(string endpoints, string rootPath, TimeSpan? requestTimeout = null, TimeProvider? timeProvider = null, ILogger<EtcdKv>? logger = null)
     {
@@ -267,7 +267,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         string stream, long leaseId, CancellationToken cancellationToken)
         where TRequest : class
     {
-        using var timeout = withDeadline ? new CancellationTokenSource(_timeout, _time) : null;
+        using var timeout = withDeadline ? new CancellationTokenSource(_timeout, TimeProvider.System) : null;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout?.Token ?? CancellationToken.None);
         try
         {
@@ -311,7 +311,8 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     {
         try
         {
-            return await call(_time.GetUtcNow().UtcDateTime + _timeout, cancellationToken).ConfigureAwait(false);
+            // gRPC deadlines are absolute times on the system clock, whatever clock paces the keep-alives.
+            return await call(TimeProvider.System.GetUtcNow().UtcDateTime + _timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
