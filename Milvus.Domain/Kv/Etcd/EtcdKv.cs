@@ -18,6 +18,9 @@ namespace Milvus.Domain.Kv.Etcd;
 public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 {
     private const string Backend = "etcd";
+
+    /// <summary>etcd's default <c>--max-txn-ops</c>.</summary>
+    private const int MaxTxnOps = 128;
     private static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly GrpcChannel _channel;
@@ -199,6 +202,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 
     public async Task<bool> CompareValueAndSwapAsync(string key, string expected, string target, long leaseId = 0, CancellationToken cancellationToken = default)
     {
+        KvGuard.Key(key);
         ArgumentNullException.ThrowIfNull(expected);
         var compare = new Compare { Key = Bytes(key), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = ByteString.CopyFromUtf8(expected) };
         return await CompareAndSwapAsync(compare, key, target, leaseId, cancellationToken).ConfigureAwait(false);
@@ -206,6 +210,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 
     public async Task<bool> CompareVersionAndSwapAsync(string key, long version, string target, long leaseId = 0, CancellationToken cancellationToken = default)
     {
+        KvGuard.Key(key);
         ArgumentOutOfRangeException.ThrowIfNegative(version);
         var compare = new Compare { Key = Bytes(key), Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = version };
         return await CompareAndSwapAsync(compare, key, target, leaseId, cancellationToken).ConfigureAwait(false);
@@ -218,12 +223,8 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>etcd's default <c>--max-txn-ops</c>.</summary>
-    private const int MaxTxnOps = 128;
-
     private async Task<bool> CompareAndSwapAsync(Compare compare, string key, string target, long leaseId, CancellationToken cancellationToken)
     {
-        KvGuard.Key(key);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentOutOfRangeException.ThrowIfNegative(leaseId);
         var txn = new TxnRequest();
