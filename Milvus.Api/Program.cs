@@ -48,6 +48,7 @@ builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
 
 // Subsystems register here, one line each, in start order.
+builder.Services.AddMilvusKv();
 
 var app = builder.Build();
 
