@@ -28,6 +28,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
     private PhysicalSlot? _slot;
     private long _savedMs;
     private TaskCompletionSource _updated = NewSignal();
+    private long _updateAttempts;
 
     public TimestampOracle(ITxnKv kv, TimeProvider time, TsoOptions options, ILogger<TimestampOracle>? logger = null, string key = DefaultKey)
     {
@@ -203,8 +204,12 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private async ValueTask<HybridTimestamp> WaitAndGenerateAsync(uint count, CancellationToken cancellationToken)
     {
+        // Every update attempt since this request started counts as one wait, and so does each wait that timed
+        // out because no update came (the updater is stalled).
         var waitLimit = TimeSpan.FromMilliseconds(2 * _options.UpdateIntervalMs);
-        for (var wait = 0; wait < _options.MaxOverflowWaits; wait++)
+        var startedAt = Interlocked.Read(ref _updateAttempts);
+        var timeouts = 0;
+        while (true)
         {
             // Take the signal before trying again, so that an update between the two is never missed.
             var updated = NextUpdate;
@@ -212,21 +217,20 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             {
                 return first;
             }
+            if (Interlocked.Read(ref _updateAttempts) - startedAt + timeouts >= _options.MaxOverflowWaits)
+            {
+                Log.Exhausted(_logger, count, _options.MaxOverflowWaits);
+                throw new TsoExhaustedException(count, _options.MaxOverflowWaits);
+            }
             try
             {
                 await updated.WaitAsync(waitLimit, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                // The updater did not run in time; this counts as one of the bounded waits.
+                timeouts++;
             }
         }
-        if (TryGenerate(count, out var last))
-        {
-            return last;
-        }
-        Log.Exhausted(_logger, count, _options.MaxOverflowWaits);
-        throw new TsoExhaustedException(count, _options.MaxOverflowWaits);
     }
 
     /// <summary>Persists the window when needed, and only then makes <paramref name="next"/> the current millisecond.</summary>
@@ -243,7 +247,11 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private void Signal() => Interlocked.Exchange(ref _updated, NewSignal()).TrySetResult();
+    private void Signal()
+    {
+        Interlocked.Increment(ref _updateAttempts);
+        Interlocked.Exchange(ref _updated, NewSignal()).TrySetResult();
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
