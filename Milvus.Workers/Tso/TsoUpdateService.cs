@@ -7,13 +7,27 @@ namespace Milvus.Workers.Tso;
 /// <summary>
 /// Calls <see cref="TsoComponent.TickAsync"/> every <see cref="TsoOptions.UpdateIntervalMs"/> on the injected
 /// <see cref="TimeProvider"/>'s timer, which moves the oracle's physical part to the wall clock and keeps the
-/// saved windows ahead.
+/// saved windows ahead. The timer starts in <see cref="StartAsync"/>, so the first period counts from there.
 /// </summary>
 public sealed class TsoUpdateService(TsoComponent component, IOptions<TsoOptions> options, TimeProvider time) : BackgroundService
 {
+    private PeriodicTimer? _timer;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.UpdateIntervalMs), time);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.UpdateIntervalMs), time);
+        var timer = _timer ?? throw new InvalidOperationException("The updater runs only through StartAsync.");
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
