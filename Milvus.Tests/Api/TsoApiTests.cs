@@ -95,6 +95,16 @@ public sealed class TsoApiTests(TsoApiTests.Fixture fixture) : IClassFixture<Tso
     }
 
     [Fact]
+    public async Task AnInvalidCountIsNamedInTheProblemsErrors()
+    {
+        var response = await _client.PostAsJsonAsync("/api/v1/ids", new { count = 0 });
+
+        var problem = await GatewayBasicsTests.AssertProblem(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("count", out var messages));
+        Assert.Contains("1000000", messages[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheLargestBatchesAreAccepted()
     {
         var tso = await _client.PostAsJsonAsync("/api/v1/tso", new { count = 262_144 });
