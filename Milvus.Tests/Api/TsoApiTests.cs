@@ -116,6 +116,21 @@ public sealed class TsoApiTests(TsoApiTests.Fixture fixture) : IClassFixture<Tso
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentDescribesBothRoutesWithTheir400And503()
+    {
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));
+        var paths = document.RootElement.GetProperty("paths");
+
+        foreach (var route in new[] { "/api/v1/tso", "/api/v1/ids" })
+        {
+            var responses = paths.GetProperty(route).GetProperty("post").GetProperty("responses");
+            Assert.True(responses.TryGetProperty("200", out _), route);
+            Assert.True(responses.TryGetProperty("400", out _), route);
+            Assert.True(responses.TryGetProperty("503", out _), route);
+        }
+    }
+
+    [Fact]
     public async Task TheTsoComponentIsHealthyInTheComponentStates()
     {
         using var body = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/components/states"));
