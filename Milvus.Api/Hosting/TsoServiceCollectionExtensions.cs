@@ -14,10 +14,8 @@ public static class TsoServiceCollectionExtensions
 {
     public static IServiceCollection AddMilvusTso(this IServiceCollection services)
     {
-        services.AddOptions<TsoOptions>()
-            .BindConfiguration(TsoOptions.SectionName)
-            .Validate(o => o.Validate() is null, "Milvus:Tso is invalid: UpdateIntervalMs 1-10000, SaveIntervalMs at least 3 update intervals, MaxResetGapSeconds > 0, MaxOverflowWaits 1-1000.")
-            .ValidateOnStart();
+        services.AddOptions<TsoOptions>().BindConfiguration(TsoOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TsoOptions>, TsoOptionsValidator>();
         services.TryAddSingleton<ITxnKv>(new MemoryKv()); // TEMP until the KV factory lands
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new TimestampOracle(
@@ -32,4 +30,11 @@ public static class TsoServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);
         return services;
     }
+}
+
+/// <summary>Fails the start with the key of the first invalid TSO setting.</summary>
+internal sealed class TsoOptionsValidator : IValidateOptions<TsoOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TsoOptions options) =>
+        options.Validate() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Kv;
 using Milvus.Tests.Tso;
@@ -128,6 +129,19 @@ public sealed class TsoApiTests(TsoApiTests.Fixture fixture) : IClassFixture<Tso
             Assert.True(responses.TryGetProperty("400", out _), route);
             Assert.True(responses.TryGetProperty("503", out _), route);
         }
+    }
+
+    [Theory]
+    [InlineData("Milvus:Tso:UpdateIntervalMs", "0")]
+    [InlineData("Milvus:Tso:SaveIntervalMs", "100")]
+    [InlineData("Milvus:Tso:MaxOverflowWaits", "0")]
+    public void AnInvalidTsoSettingStopsTheStartWithItsKey(string key, string value)
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
