@@ -3,20 +3,21 @@ using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
-using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Tso;
 using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Hosting;
 
-/// <summary>Registers the timestamp oracle, the global id allocator, their component, updater and readiness check.</summary>
+/// <summary>
+/// Registers the timestamp oracle, the global id allocator, their component, updater and readiness check. Their
+/// saved state lives in the meta store, the <see cref="ITxnKv"/> that <c>AddMilvusKv</c> registers.
+/// </summary>
 public static class TsoServiceCollectionExtensions
 {
     public static IServiceCollection AddMilvusTso(this IServiceCollection services)
     {
         services.AddOptions<TsoOptions>().BindConfiguration(TsoOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TsoOptions>, TsoOptionsValidator>();
-        services.TryAddSingleton<ITxnKv>(new MemoryKv()); // TEMP until the KV factory lands
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new TimestampOracle(
             sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,

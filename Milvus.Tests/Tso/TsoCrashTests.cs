@@ -9,10 +9,8 @@ namespace Milvus.Tests.Tso;
 /// The published gateway as a child process, killed with kill -9 five times while it issues timestamps and ids.
 /// After each restart on the same data directory (or the same etcd root), everything new is above everything
 /// before. The saved window is 60 s, so a restart that ignored the saved values would start at the wall clock
-/// and be caught: the new first timestamp and id must lie well ahead of it. Each persistent meta-KV backend runs
-/// it through a one-line subclass that selects the backend (<c>Milvus:Kv:Backend</c> = rocksdb, or etcd with
-/// <see cref="TestServers.EtcdEndpoints"/> and a fresh root path); those subclasses come with the KV factory,
-/// since until then the gateway's meta KV is in memory, and this test then fails as it should.
+/// and be caught: the new first timestamp and id must lie well ahead of it (on the in-memory meta store this
+/// test fails, as it should). Each persistent meta-KV backend runs it through a subclass that selects it.
 /// </summary>
 public abstract class TsoCrashTests
 {
@@ -65,4 +63,21 @@ public abstract class TsoCrashTests
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<T>())!;
     }
+}
+
+/// <summary>The embedded meta store: RocksDB under the data directory.</summary>
+public sealed class RocksDbTsoCrashTests : TsoCrashTests
+{
+    protected override Dictionary<string, string> BackendSettings() => new() { ["Milvus:Kv:Backend"] = "rocksdb" };
+}
+
+/// <summary>etcd, under a root path of its own.</summary>
+public sealed class EtcdTsoCrashTests : TsoCrashTests
+{
+    protected override Dictionary<string, string> BackendSettings() => new()
+    {
+        ["Milvus:Kv:Backend"] = "etcd",
+        ["Milvus:Etcd:Endpoints"] = TestServers.EtcdEndpoints,
+        ["Milvus:Etcd:RootPath"] = $"tso-crash-{Guid.NewGuid():N}",
+    };
 }
