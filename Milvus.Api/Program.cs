@@ -49,6 +49,7 @@ builder.Services.AddHealthChecks()
 
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
+builder.Services.AddMilvusTso();
 
 var app = builder.Build();
 
@@ -69,6 +70,7 @@ app.MapComponentsApi();
 app.MapParamsApi();
 
 // Subsystem endpoints map here, one line each.
+app.MapTsoApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();
