@@ -56,9 +56,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
-app.UseAuthentication();
-app.UseAuthorization();
-app.UseRateLimiter();
+app.UseMilvusSecurity();
 
 app.UseSwagger();
 app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "Milvus components gateway v1"));

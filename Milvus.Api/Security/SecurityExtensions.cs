@@ -78,6 +78,24 @@ public static partial class SecurityExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds authentication and authorization when API keys are configured, and the rate limiter when a rate is:
+    /// a gateway without them pays nothing for them on its hottest routes.
+    /// </summary>
+    public static WebApplication UseMilvusSecurity(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.ApiKeys.Length > 0)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        if (app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value.PermitsPerSecond > 0)
+        {
+            app.UseRateLimiter();
+        }
+        return app;
+    }
+
     /// <summary>Logs a warning at start when the gateway listens beyond loopback with no API keys.</summary>
     public static void WarnWhenExposedWithoutKeys(this WebApplication app)
     {
