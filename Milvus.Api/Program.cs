@@ -44,6 +44,7 @@ builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
 
 // Subsystems register here, one line each, in start order.
+builder.Services.AddMilvusRocksMq();
 
 var app = builder.Build();
 
@@ -59,6 +60,7 @@ app.MapComponentsApi();
 app.MapParamsApi();
 
 // Subsystem endpoints map here, one line each.
+app.MapMessagesApi();
 
 app.Run();
 
