@@ -16,9 +16,24 @@ public sealed partial class RocksMqRetentionService(
     TimeProvider time,
     ILogger<RocksMqRetentionService> logger) : BackgroundService
 {
+    private PeriodicTimer? _timer;
+
+    /// <summary>Creates the timer before the loop starts, so that the first interval counts from the start.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds), time);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds), time);
+        var timer = _timer ?? throw new InvalidOperationException("The retention service was not started.");
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))

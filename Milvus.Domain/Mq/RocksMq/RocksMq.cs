@@ -392,19 +392,24 @@ public sealed partial class RocksMq(
             using var lease = database.Acquire();
             result = result.Add(Trim(channel, nowMs));
         }
-        while (_pendingCompactions.TryDequeue(out var range))
+        if (!_pendingCompactions.IsEmpty)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            // Flush first: the logs go once every family is on file, and compaction then drops the deleted files.
             using var lease = database.Acquire();
             try
             {
-                database.Db.CompactRange(range.Start, range.End, database.Data);
+                database.FlushAll();
+                while (_pendingCompactions.TryDequeue(out var range))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    database.Db.CompactRange(range.Start, range.End, database.Data);
+                    result = result with { CompactedRanges = result.CompactedRanges + 1 };
+                }
             }
             catch (RocksDbException ex)
             {
                 throw database.Fail(ex, "compact deleted messages");
             }
-            result = result with { CompactedRanges = result.CompactedRanges + 1 };
         }
         if (result.Pages > 0)
         {

@@ -16,6 +16,9 @@ public sealed class RocksMqDatabase : IDisposable
     /// <summary>The column family of meta.</summary>
     public const string MetaFamily = "meta";
 
+    /// <summary>The write-ahead log total past which RocksDB flushes the families that pin the oldest log.</summary>
+    public const ulong MaxTotalWalBytes = 64UL * 1024 * 1024;
+
     private readonly object _gate = new();
     private RocksDb? _db;
     private bool _accepting;
@@ -69,6 +72,9 @@ public sealed class RocksMqDatabase : IDisposable
                 .SetCreateIfMissing(true)
                 .SetCreateMissingColumnFamilies(true)
                 .SetKeepLogFileNum(2)
+                // A log file lives until every family has flushed past it; the small meta family would otherwise
+                // keep gigabytes of message logs alive. Past this total the oldest logs' families are flushed.
+                .SetMaxTotalWalSize(MaxTotalWalBytes)
                 .SetMaxLogFileSize(4 * 1024 * 1024)
                 .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount));
             var families = new ColumnFamilies
@@ -127,6 +133,16 @@ public sealed class RocksMqDatabase : IDisposable
     {
         Faulted?.Invoke(error);
         return new MqUnavailableException($"RocksMQ failed to {what}: {error.Message}", error);
+    }
+
+    /// <summary>
+    /// Flushes every family's memtable to files and waits, so that no write-ahead log is needed any more and
+    /// RocksDB can delete them. The caller holds a lease.
+    /// </summary>
+    internal void FlushAll()
+    {
+        var options = new FlushOptions().SetWaitForFlush(true);
+        Native.Instance.rocksdb_flush_cfs(Db.Handle, options.Handle, [Data.Handle, Meta.Handle, Default.Handle], 3);
     }
 
     /// <summary>Reads a property of the database; returns null when it answers, else why not.</summary>

@@ -65,7 +65,7 @@ internal sealed class RocksMqHost : IAsyncDisposable
     public void Flush()
     {
         using var lease = Database.Acquire();
-        Database.Db.Flush(new FlushOptions().SetWaitForFlush(true));
+        Database.FlushAll();
     }
 
     /// <summary>The bytes of every file under the database's folder.</summary>
