@@ -159,6 +159,24 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AQueueThatCannotOpenItsDatabaseIsAbnormalNotReadyAndAnswers503()
+    {
+        using var broken = new GatewayFactory();
+        await File.WriteAllTextAsync(Path.Combine(broken.DataDir, "rocksmq"), "a file where the database folder belongs");
+        using var client = broken.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+        using var states = JsonDocument.Parse(await client.GetStringAsync("/api/v1/components/states"));
+        var put = await client.PutAsync("/api/v1/channels/any", null);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("rocksmq", await ready.Content.ReadAsStringAsync());
+        var rocksmq = states.RootElement.GetProperty("subcomponentStates").EnumerateArray().Single(s => s.GetProperty("role").GetString() == "rocksmq");
+        Assert.Equal("Abnormal", rocksmq.GetProperty("stateCode").GetString());
+        await GatewayBasicsTests.AssertProblem(put, HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
     public async Task SwaggerDescribesEveryMessageRoute()
     {
         using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));

@@ -59,6 +59,11 @@ public sealed partial class RocksMqRetentionService(
         {
             Log.PassFailed(logger, ex);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug in one pass must not stop the host; it is logged as an error and the next tick tries again.
+            Log.PassCrashed(logger, ex);
+        }
     }
 
     private static partial class Log
@@ -68,5 +73,8 @@ public sealed partial class RocksMqRetentionService(
 
         [LoggerMessage(EventId = 5202, Level = LogLevel.Warning, Message = "RocksMQ retention pass failed; the next tick tries again.")]
         public static partial void PassFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5203, Level = LogLevel.Error, Message = "RocksMQ retention pass failed unexpectedly; the next tick tries again.")]
+        public static partial void PassCrashed(ILogger logger, Exception exception);
     }
 }

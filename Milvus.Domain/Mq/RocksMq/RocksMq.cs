@@ -24,6 +24,7 @@ public sealed partial class RocksMq(
     private readonly SemaphoreSlim _channelsGate = new(1, 1);
     private readonly ConcurrentQueue<(byte[] Start, byte[] End)> _pendingCompactions = new();
     private readonly RocksMqOptions _options = options.Value;
+    private volatile bool _loaded;
 
     /// <summary>Loads the channels, groups and pages from the open database.</summary>
     internal void Load()
@@ -77,6 +78,7 @@ public sealed partial class RocksMq(
                 MeasureOpenPage(channel);
                 _channels[name] = channel;
             }
+            _loaded = true;
         }
         catch (RocksDbException ex)
         {
@@ -90,6 +92,7 @@ public sealed partial class RocksMq(
     /// <summary>Forgets the loaded state and wakes every waiting consumer (before the database closes).</summary>
     internal void Unload()
     {
+        _loaded = false;
         foreach (var channel in _channels.Values)
         {
             channel.Notify();
@@ -419,7 +422,9 @@ public sealed partial class RocksMq(
     }
 
     private RocksMqChannel GetChannel(string channel) =>
-        _channels.TryGetValue(channel, out var state) ? state : throw new MqChannelNotFoundException(channel);
+        _channels.TryGetValue(channel, out var state) ? state
+        : _loaded ? throw new MqChannelNotFoundException(channel)
+        : throw new MqUnavailableException("RocksMQ is not loaded: its component has not started or is stopping.");
 
     private static RocksMqGroup GetGroup(RocksMqChannel state, string group)
     {

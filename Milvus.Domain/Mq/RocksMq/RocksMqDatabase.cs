@@ -67,7 +67,14 @@ public sealed class RocksMqDatabase : IDisposable
             {
                 throw new InvalidOperationException($"RocksMQ is already open at {Path}.");
             }
-            Directory.CreateDirectory(path);
+            try
+            {
+                Directory.CreateDirectory(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new MqUnavailableException($"RocksMQ cannot create its folder {path}: {ex.Message}", ex);
+            }
             var options = new DbOptions()
                 .SetCreateIfMissing(true)
                 .SetCreateMissingColumnFamilies(true)
