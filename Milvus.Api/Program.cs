@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
 using Milvus.Api.Hosting;
 using Milvus.Api.Infrastructure;
+using Milvus.Api.Security;
 using Milvus.Domain.Components;
 using Milvus.Domain.Params;
 using Milvus.Workers.Hosting;
@@ -36,6 +37,9 @@ builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTyp
 
 builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddMilvusSwagger();
+builder.Services.AddMilvusSecurity();
+builder.Services.AddMilvusTelemetry();
+builder.Services.AddMilvusJobs();
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<ComponentRegistry>();
@@ -51,17 +55,23 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.UseSwagger();
 app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "Milvus components gateway v1"));
 
 app.MapHealthApi();
+app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapMilvusJobsDashboard();
 app.MapComponentsApi();
 app.MapParamsApi();
 
 // Subsystem endpoints map here, one line each.
 app.MapMessagesApi();
 
+app.WarnWhenExposedWithoutKeys();
 app.Run();
 
 /// <summary>The gateway's entry point; public so that tests can host it.</summary>

@@ -16,12 +16,12 @@ public static class HealthApi
         {
             Predicate = _ => false,
             ResponseWriter = WriteAsync,
-        }).WithTags("Health").WithSummary("200 while the process serves.");
+        }).WithTags("Health").WithSummary("200 while the process serves.").AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteAsync,
-        }).WithTags("Health").WithSummary("200 when every configured backend answers; otherwise 503 naming the failing ones.");
+        }).WithTags("Health").WithSummary("200 when every configured backend answers; otherwise 503 naming the failing ones.").AllowAnonymous();
         return app;
     }
 

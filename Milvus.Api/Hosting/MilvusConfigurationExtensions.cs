@@ -51,6 +51,8 @@ public static class MilvusConfigurationExtensions
         builder.Services.AddValidatedOptions<ArchiveOptions>(ArchiveOptions.SectionName, _ => true, "");
         builder.Services.AddValidatedOptions<AuthOptions>(AuthOptions.SectionName, o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "Milvus:Auth:ApiKeys must not hold empty keys.");
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.SectionName, o => o.MaxRequestBytes > 0 && o.MaxMessageBytes > 0 && o.MaxMessageBytes <= o.MaxRequestBytes, "Milvus:Limits:MaxRequestBytes and MaxMessageBytes must be positive, with MaxMessageBytes ≤ MaxRequestBytes.");
+        builder.Services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.SectionName, o => o.PermitsPerSecond >= 0 && o.Burst >= 0, "Milvus:RateLimit:PermitsPerSecond and Burst must not be negative.");
+        builder.Services.AddValidatedOptions<JobsOptions>(JobsOptions.SectionName, o => Enum.IsDefined(o.Storage) && o.WorkerCount is >= 1 and <= 64 && o.PollingSeconds is >= 1 and <= 3600, "Milvus:Jobs:Storage must be memory or redis, WorkerCount 1 to 64, PollingSeconds 1 to 3600.");
         return builder;
     }
 

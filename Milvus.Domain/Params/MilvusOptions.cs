@@ -146,3 +146,40 @@ public sealed class LimitsOptions
     /// <summary>The largest single message payload, in bytes; larger payloads get 413.</summary>
     public long MaxMessageBytes { get; set; } = 8L * 1024 * 1024;
 }
+
+/// <summary>Per-client rate limiting (section <c>Milvus:RateLimit</c>).</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "Milvus:RateLimit";
+
+    /// <summary>Requests per second per client address; 0 turns rate limiting off.</summary>
+    public int PermitsPerSecond { get; set; }
+
+    /// <summary>How many requests a client may send at once above the steady rate.</summary>
+    public int Burst { get; set; }
+}
+
+/// <summary>The recurring maintenance jobs (section <c>Milvus:Jobs</c>).</summary>
+public sealed class JobsOptions
+{
+    public const string SectionName = "Milvus:Jobs";
+
+    /// <summary>Where the schedule and locks live: <c>memory</c> (one gateway) or <c>redis</c> (shared by gateways).</summary>
+    public JobStorageKind Storage { get; set; } = JobStorageKind.Memory;
+
+    /// <summary>The key prefix of the schedule in Redis.</summary>
+    public string RedisPrefix { get; set; } = "milvus:hangfire:";
+
+    /// <summary>How many jobs one gateway runs at once.</summary>
+    public int WorkerCount { get; set; } = 2;
+
+    /// <summary>How often the scheduler looks for due jobs, in seconds.</summary>
+    public int PollingSeconds { get; set; } = 15;
+}
+
+/// <summary>The job storages.</summary>
+public enum JobStorageKind
+{
+    Memory,
+    Redis,
+}

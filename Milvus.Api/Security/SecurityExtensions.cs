@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Params;
+
+namespace Milvus.Api.Security;
+
+/// <summary>API keys and rate limiting.</summary>
+public static partial class SecurityExtensions
+{
+    /// <summary>
+    /// Registers API-key authentication. With keys configured, every endpoint needs one unless it allows
+    /// anonymous access (the health routes do); with none, everything is open.
+    /// </summary>
+    public static IServiceCollection AddMilvusSecurity(this IServiceCollection services)
+    {
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        // Read from the bound options, not at registration, so every configuration layer has been applied.
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<AuthOptions>>((options, auth) =>
+        {
+            if (auth.Value.ApiKeys.Length > 0)
+            {
+                options.FallbackPolicy = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName)
+                    .RequireAuthenticatedUser()
+                    .Build();
+            }
+        });
+
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, rate) =>
+        {
+            var limits = rate.Value;
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            if (limits.PermitsPerSecond > 0)
+            {
+                // One token bucket per client address: a noisy client cannot starve the others.
+                options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    context.Request.Path.StartsWithSegments("/health")
+                        ? RateLimitPartition.GetNoLimiter("health")
+                        : RateLimitPartition.GetTokenBucketLimiter(
+                            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                            _ => new TokenBucketRateLimiterOptions
+                            {
+                                TokenLimit = Math.Max(limits.Burst, limits.PermitsPerSecond),
+                                TokensPerPeriod = limits.PermitsPerSecond,
+                                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                                QueueLimit = 0,
+                                AutoReplenishment = true,
+                            }));
+            }
+            options.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"This client is over Milvus:RateLimit:PermitsPerSecond ({limits.PermitsPerSecond}). Retry after {seconds} s.",
+                    },
+                }).ConfigureAwait(false);
+            };
+        });
+        return services;
+    }
+
+    /// <summary>Logs a warning at start when the gateway listens beyond loopback with no API keys.</summary>
+    public static void WarnWhenExposedWithoutKeys(this WebApplication app)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var keys = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.ApiKeys;
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var exposed = addresses.Where(a => !IsLoopback(a)).ToList();
+            if (keys.Length == 0 && exposed.Count > 0)
+            {
+                Log.ExposedWithoutKeys(app.Logger, string.Join(", ", exposed));
+            }
+        });
+    }
+
+    private static bool IsLoopback(string address)
+    {
+        if (!Uri.TryCreate(address.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+        return uri.Host == "localhost" || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The gateway listens on {Addresses}, beyond loopback, and Milvus:Auth:ApiKeys is empty: anyone who can reach it can use it.")]
+        public static partial void ExposedWithoutKeys(ILogger logger, string addresses);
+    }
+}

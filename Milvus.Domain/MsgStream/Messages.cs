@@ -1,0 +1,237 @@
+using Google.Protobuf;
+using Milvus.Domain.MsgStream.Wire;
+
+namespace Milvus.Domain.MsgStream;
+
+/// <summary>One inserted row: its id, timestamp, routing key and encoded data.</summary>
+public sealed record InsertRowData(long RowId, ulong Timestamp, uint HashKey, ReadOnlyMemory<byte> Data);
+
+/// <summary>Inserts rows into a collection. Each row has its own hash key, so a repack may split the message.</summary>
+public sealed class InsertMsg : TsMsg
+{
+    public override MsgType Type => MsgType.Insert;
+
+    public string CollectionName { get; set; } = "";
+
+    public string PartitionName { get; set; } = "";
+
+    public long SegmentId { get; set; }
+
+    public List<InsertRowData> Rows { get; set; } = [];
+
+    /// <summary>The rows' hash keys, in row order.</summary>
+    public override IReadOnlyList<uint> HashKeys
+    {
+        get => Rows.Select(r => r.HashKey).ToArray();
+        set { /* Derived from the rows. */ }
+    }
+
+    /// <summary>A copy of this message with only <paramref name="rows"/>.</summary>
+    public InsertMsg WithRows(List<InsertRowData> rows) => new()
+    {
+        Id = Id,
+        BeginTs = BeginTs,
+        EndTs = EndTs,
+        TraceParent = TraceParent,
+        CollectionName = CollectionName,
+        PartitionName = PartitionName,
+        SegmentId = SegmentId,
+        Rows = rows,
+    };
+
+    private protected override void WriteBody(MsgEnvelope envelope)
+    {
+        envelope.HashKeys.Clear();
+        var body = new InsertBody { CollectionName = CollectionName, PartitionName = PartitionName, SegmentId = SegmentId };
+        body.Rows.AddRange(Rows.Select(r => new InsertRow { RowId = r.RowId, Timestamp = r.Timestamp, HashKey = r.HashKey, Data = ByteString.CopyFrom(r.Data.Span) }));
+        envelope.Insert = body;
+    }
+
+    internal static InsertMsg From(RawMsg raw)
+    {
+        var body = raw.Envelope.Insert ?? throw MsgUnmarshalException.WrongBody(raw.Type);
+        return new InsertMsg
+        {
+            CollectionName = body.CollectionName,
+            PartitionName = body.PartitionName,
+            SegmentId = body.SegmentId,
+            Rows = body.Rows.Select(r => new InsertRowData(r.RowId, r.Timestamp, r.HashKey, r.Data.Memory)).ToList(),
+        }.ReadHeader<InsertMsg>(raw);
+    }
+}
+
+/// <summary>One deleted row: its primary key, timestamp and routing key.</summary>
+public sealed record DeleteRowData(ReadOnlyMemory<byte> PrimaryKey, ulong Timestamp, uint HashKey);
+
+/// <summary>Deletes rows by primary key. It is routed, and split, by each row's key.</summary>
+public sealed class DeleteMsg : TsMsg
+{
+    public override MsgType Type => MsgType.Delete;
+
+    public string CollectionName { get; set; } = "";
+
+    public string PartitionName { get; set; } = "";
+
+    public List<DeleteRowData> Rows { get; set; } = [];
+
+    /// <summary>The rows' hash keys, in row order.</summary>
+    public override IReadOnlyList<uint> HashKeys
+    {
+        get => Rows.Select(r => r.HashKey).ToArray();
+        set { /* Derived from the rows. */ }
+    }
+
+    /// <summary>A copy of this message with only <paramref name="rows"/>.</summary>
+    public DeleteMsg WithRows(List<DeleteRowData> rows) => new()
+    {
+        Id = Id,
+        BeginTs = BeginTs,
+        EndTs = EndTs,
+        TraceParent = TraceParent,
+        CollectionName = CollectionName,
+        PartitionName = PartitionName,
+        Rows = rows,
+    };
+
+    private protected override void WriteBody(MsgEnvelope envelope)
+    {
+        envelope.HashKeys.Clear();
+        var body = new DeleteBody { CollectionName = CollectionName, PartitionName = PartitionName };
+        body.Rows.AddRange(Rows.Select(r => new DeleteRow { PrimaryKey = ByteString.CopyFrom(r.PrimaryKey.Span), Timestamp = r.Timestamp, HashKey = r.HashKey }));
+        envelope.Delete = body;
+    }
+
+    internal static DeleteMsg From(RawMsg raw)
+    {
+        var body = raw.Envelope.Delete ?? throw MsgUnmarshalException.WrongBody(raw.Type);
+        return new DeleteMsg
+        {
+            CollectionName = body.CollectionName,
+            PartitionName = body.PartitionName,
+            Rows = body.Rows.Select(r => new DeleteRowData(r.PrimaryKey.Memory, r.Timestamp, r.HashKey)).ToList(),
+        }.ReadHeader<DeleteMsg>(raw);
+    }
+}
+
+/// <summary>A time tick: its producer promises that nothing it sends later has a timestamp ≤ the tick.</summary>
+public sealed class TimeTickMsg : TsMsg
+{
+    public override MsgType Type => MsgType.TimeTick;
+
+    /// <summary>The node that produced the tick.</summary>
+    public long SourceId { get; set; }
+
+    /// <summary>A tick at <paramref name="timestamp"/> (both BeginTs and EndTs).</summary>
+    public static TimeTickMsg At(ulong timestamp, long sourceId = 0) => new() { BeginTs = timestamp, EndTs = timestamp, SourceId = sourceId };
+
+    private protected override void WriteBody(MsgEnvelope envelope) => envelope.TimeTick = new TimeTickBody { SourceId = SourceId };
+
+    internal static TimeTickMsg From(RawMsg raw) =>
+        new TimeTickMsg { SourceId = (raw.Envelope.TimeTick ?? throw MsgUnmarshalException.WrongBody(raw.Type)).SourceId }.ReadHeader<TimeTickMsg>(raw);
+}
+
+/// <summary>Asks the consumers of a collection to seal and persist its segments.</summary>
+public sealed class FlushMsg : TsMsg
+{
+    public override MsgType Type => MsgType.Flush;
+
+    public string CollectionName { get; set; } = "";
+
+    public List<long> SegmentIds { get; set; } = [];
+
+    private protected override void WriteBody(MsgEnvelope envelope)
+    {
+        var body = new FlushBody { CollectionName = CollectionName };
+        body.SegmentIds.AddRange(SegmentIds);
+        envelope.Flush = body;
+    }
+
+    internal static FlushMsg From(RawMsg raw)
+    {
+        var body = raw.Envelope.Flush ?? throw MsgUnmarshalException.WrongBody(raw.Type);
+        return new FlushMsg { CollectionName = body.CollectionName, SegmentIds = [.. body.SegmentIds] }.ReadHeader<FlushMsg>(raw);
+    }
+}
+
+/// <summary>A definition request on a whole collection.</summary>
+public abstract class CollectionDdlMsg : TsMsg
+{
+    public string CollectionName { get; set; } = "";
+
+    public long CollectionId { get; set; }
+
+    /// <summary>The collection's encoded schema (for a create).</summary>
+    public ReadOnlyMemory<byte> Schema { get; set; }
+
+    private protected override void WriteBody(MsgEnvelope envelope) =>
+        envelope.Collection = new CollectionBody { CollectionName = CollectionName, CollectionId = CollectionId, Schema = ByteString.CopyFrom(Schema.Span) };
+
+    private protected T Fill<T>(RawMsg raw)
+        where T : CollectionDdlMsg
+    {
+        var body = raw.Envelope.Collection ?? throw MsgUnmarshalException.WrongBody(raw.Type);
+        CollectionName = body.CollectionName;
+        CollectionId = body.CollectionId;
+        Schema = body.Schema.Memory;
+        return ReadHeader<T>(raw);
+    }
+}
+
+public sealed class CreateCollectionMsg : CollectionDdlMsg
+{
+    public override MsgType Type => MsgType.CreateCollection;
+
+    internal static CreateCollectionMsg From(RawMsg raw) => new CreateCollectionMsg().Fill<CreateCollectionMsg>(raw);
+}
+
+public sealed class DropCollectionMsg : CollectionDdlMsg
+{
+    public override MsgType Type => MsgType.DropCollection;
+
+    internal static DropCollectionMsg From(RawMsg raw) => new DropCollectionMsg().Fill<DropCollectionMsg>(raw);
+}
+
+/// <summary>A definition request on one partition.</summary>
+public abstract class PartitionDdlMsg : TsMsg
+{
+    public string CollectionName { get; set; } = "";
+
+    public string PartitionName { get; set; } = "";
+
+    public long CollectionId { get; set; }
+
+    public long PartitionId { get; set; }
+
+    private protected override void WriteBody(MsgEnvelope envelope) => envelope.Partition = new PartitionBody
+    {
+        CollectionName = CollectionName,
+        PartitionName = PartitionName,
+        CollectionId = CollectionId,
+        PartitionId = PartitionId,
+    };
+
+    private protected T Fill<T>(RawMsg raw)
+        where T : PartitionDdlMsg
+    {
+        var body = raw.Envelope.Partition ?? throw MsgUnmarshalException.WrongBody(raw.Type);
+        CollectionName = body.CollectionName;
+        PartitionName = body.PartitionName;
+        CollectionId = body.CollectionId;
+        PartitionId = body.PartitionId;
+        return ReadHeader<T>(raw);
+    }
+}
+
+public sealed class CreatePartitionMsg : PartitionDdlMsg
+{
+    public override MsgType Type => MsgType.CreatePartition;
+
+    internal static CreatePartitionMsg From(RawMsg raw) => new CreatePartitionMsg().Fill<CreatePartitionMsg>(raw);
+}
+
+public sealed class DropPartitionMsg : PartitionDdlMsg
+{
+    public override MsgType Type => MsgType.DropPartition;
+
+    internal static DropPartitionMsg From(RawMsg raw) => new DropPartitionMsg().Fill<DropPartitionMsg>(raw);
+}

@@ -1,0 +1,107 @@
+using Milvus.Domain.MsgStream;
+
+namespace Milvus.Tests.MsgStream;
+
+public sealed class MessageCodecTests
+{
+    private readonly UnmarshalDispatcher _dispatcher = new();
+
+    [Fact]
+    public void AnInsertRoundTripsWithEveryRowAndItsOwnKey()
+    {
+        var insert = new InsertMsg
+        {
+            Id = 7,
+            BeginTs = 100,
+            EndTs = 105,
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            CollectionName = "books",
+            PartitionName = "_default",
+            SegmentId = 42,
+            Rows = [new(1, 101, 3, new byte[] { 1, 2 }), new(2, 105, 8, Array.Empty<byte>())],
+        };
+
+        var read = Assert.IsType<InsertMsg>(_dispatcher.Unmarshal(insert.Marshal(), MsgType.Insert));
+
+        Assert.Equal((7L, 100UL, 105UL), (read.Id, read.BeginTs, read.EndTs));
+        Assert.Equal(insert.TraceParent, read.TraceParent);
+        Assert.Equal(("books", "_default", 42L), (read.CollectionName, read.PartitionName, read.SegmentId));
+        Assert.Equal([3u, 8u], read.HashKeys);
+        Assert.Equal([1L, 2L], read.Rows.Select(r => r.RowId));
+        Assert.Equal(new byte[] { 1, 2 }, read.Rows[0].Data.ToArray());
+        Assert.True(read.Rows[1].Data.IsEmpty);
+    }
+
+    [Fact]
+    public void EveryBuiltInTypeRoundTripsToItsOwnClass()
+    {
+        TsMsg[] msgs =
+        [
+            new DeleteMsg { CollectionName = "c", Rows = [new(new byte[] { 9 }, 5, 2)] },
+            TimeTickMsg.At(77, sourceId: 3),
+            new FlushMsg { CollectionName = "c", SegmentIds = [1, 2] },
+            new CreateCollectionMsg { CollectionName = "c", CollectionId = 11, Schema = new byte[] { 1 } },
+            new DropCollectionMsg { CollectionName = "c", CollectionId = 11 },
+            new CreatePartitionMsg { CollectionName = "c", PartitionName = "p", PartitionId = 5 },
+            new DropPartitionMsg { CollectionName = "c", PartitionName = "p" },
+            new PayloadMsg(MsgType.Search) { Payload = new byte[] { 4, 5, 6 }, HashKeys = [1, 2] },
+        ];
+
+        foreach (var msg in msgs)
+        {
+            var read = _dispatcher.Unmarshal(msg.Marshal());
+            Assert.Equal(msg.GetType(), read.GetType());
+            Assert.Equal(msg.Type, read.Type);
+            Assert.Equal(msg.HashKeys, read.HashKeys);
+            Assert.Equal(msg.Marshal(), read.Marshal());
+        }
+        var tick = Assert.IsType<TimeTickMsg>(_dispatcher.Unmarshal(TimeTickMsg.At(77, 3).Marshal()));
+        Assert.Equal((77UL, 77UL, 3L), (tick.BeginTs, tick.EndTs, tick.SourceId));
+    }
+
+    [Fact]
+    public void MsgTypeCarriesTheSeedNumbers()
+    {
+        Assert.Equal(100u, (uint)MsgType.CreateCollection);
+        Assert.Equal(206u, (uint)MsgType.ReleasePartitions);
+        Assert.Equal(251u, (uint)MsgType.DescribeSegment);
+        Assert.Equal(402u, (uint)MsgType.Flush);
+        Assert.Equal(600u, (uint)MsgType.SegmentInfo);
+        Assert.Equal(1200u, (uint)MsgType.TimeTick);
+        Assert.Equal(1207u, (uint)MsgType.SegmentFlushDone);
+        Assert.Equal(38, Enum.GetValues<MsgType>().Length);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF })]
+    [InlineData(new byte[] { 0x0A, 0x05, 0x01 })]
+    [InlineData(new byte[] { })]
+    public void GarbageBytesAreAClearErrorNotACrash(byte[] garbage)
+    {
+        var error = Assert.Throws<MsgUnmarshalException>(() => _dispatcher.Unmarshal(garbage));
+
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+        Assert.Equal(Milvus.Domain.ErrorKind.Invalid, error.Kind);
+    }
+
+    [Fact]
+    public void AnUnknownTypeOrAMismatchedTypeIsAClearError()
+    {
+        var unknown = new PayloadMsg((MsgType)9999).Marshal();
+        Assert.Contains("9999", Assert.Throws<MsgUnmarshalException>(() => _dispatcher.Unmarshal(unknown)).Message, StringComparison.Ordinal);
+
+        var tick = TimeTickMsg.At(1).Marshal();
+        Assert.Contains("Insert", Assert.Throws<MsgUnmarshalException>(() => _dispatcher.Unmarshal(tick, MsgType.Insert)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATemplateAddedForAType()
+    {
+        _dispatcher.AddMsgTemplate((MsgType)9999, raw => new PayloadMsg(raw.Type) { Id = raw.Id * 2, Payload = raw.Payload });
+
+        var read = Assert.IsType<PayloadMsg>(_dispatcher.Unmarshal(new PayloadMsg((MsgType)9999) { Id = 21, Payload = new byte[] { 1 } }.Marshal()));
+
+        Assert.Equal(42, read.Id);
+        Assert.Equal(new byte[] { 1 }, read.Payload.ToArray());
+    }
+}
