@@ -177,6 +177,20 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task ProducedAndConsumedMessagesShowInTheMetrics()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _client.PutAsync("/api/v1/channels/counted", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/messages", new { messages = new[] { new { payload = B64("one") } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/groups", new { groupName = "g" })).StatusCode);
+        Assert.Single(await Consume("counted", "g", "n=5"));
+
+        var metrics = await _client.GetStringAsync("/metrics");
+
+        Assert.Contains("milvus_mq_produced_messages", metrics);
+        Assert.Contains("milvus_mq_consumed_messages", metrics);
+    }
+
+    [Fact]
     public async Task SwaggerDescribesEveryMessageRoute()
     {
         using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));

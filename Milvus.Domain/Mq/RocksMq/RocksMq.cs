@@ -416,6 +416,7 @@ public sealed partial class RocksMq(
         }
         if (result.Pages > 0)
         {
+            RocksMqMetrics.RetentionDeleted(result.Bytes);
             Log.RetentionDeleted(logger, result.Pages, result.Messages, result.Bytes);
         }
         return Task.FromResult(result);
@@ -465,6 +466,7 @@ public sealed partial class RocksMq(
         var openBytes = state.OpenPageBytes;
         var openCount = state.OpenPageCount;
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var payloadBytes = 0L;
         Span<byte> key = stackalloc byte[state.DataPrefix.Length + sizeof(long)];
         using var batch = new WriteBatch();
         for (var i = 0; i < payloads.Count; i++)
@@ -474,6 +476,7 @@ public sealed partial class RocksMq(
             RocksMqKeys.WriteDataKey(state.DataPrefix, msgId, key);
             var payload = payloads[i].Span;
             batch.Put(key, payload, database.Data);
+            payloadBytes += payload.Length;
             openBytes += key.Length + payload.Length;
             openCount++;
             if (openBytes >= _options.PageSize)
@@ -494,6 +497,7 @@ public sealed partial class RocksMq(
             state.OpenPageCount = openCount;
             state.EndId = produced[^1];
         }
+        RocksMqMetrics.Produced(produced.Length, payloadBytes);
         return produced;
     }
 
@@ -524,6 +528,7 @@ public sealed partial class RocksMq(
             if (messages.Count > 0)
             {
                 MoveGroup(target, messages[^1].MsgId + 1);
+                RocksMqMetrics.Consumed(messages.Count);
             }
             return messages;
         }
