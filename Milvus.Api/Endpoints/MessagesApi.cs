@@ -19,8 +19,11 @@ public static class MessagesApi
 
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
-        var channels = app.MapGroup("/api/v1/channels").WithTags("Messages");
+        var channels = app.MapGroup("/api/v1/channels").WithTags("Messages")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         channels.MapPut("/{channel}", CreateChannel)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("CreateNamedChannel")
             .WithSummary("Creates one channel with a chosen name: 201, or 409 if it exists. An ownerDescription is accepted and validated; storing owners is the channel service's job (issue 6), so it is not kept here yet.");
         channels.MapGet("/", ListChannels)
@@ -28,24 +31,32 @@ public static class MessagesApi
             .WithSummary("Every channel name, in ordinal order.");
         channels.MapPost("/destroy", DestroyChannels)
             .WithValidation<DestroyChannelsRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DestroyChannels")
             .WithSummary("Destroys channels with their messages and groups, atomically: 404 if any name is unknown, and then nothing is destroyed.");
         channels.MapPost("/{channel}/messages", Produce)
             .WithValidation<ProduceRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("ProduceMessages")
             .WithSummary("Appends 1 to 10000 base64 payloads in one atomic batch; 201 with their msg ids in order. The batch is in the write-ahead log when this answers (and fsynced with rocksmq.syncWrites). A payload over Milvus:Limits:MaxMessageBytes gets 413.");
         channels.MapPost("/{channel}/groups", CreateGroup)
             .WithValidation<CreateGroupRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("CreateConsumerGroup")
             .WithSummary("Creates a consumer group at the earliest retained message (the default) or after the latest; 201, or 409 if it exists.");
         channels.MapDelete("/{channel}/groups/{group}", DestroyGroup)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DestroyConsumerGroup")
             .WithSummary("Destroys a consumer group and its persisted position; 204.");
         channels.MapGet("/{channel}/groups/{group}/messages", Consume)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("ConsumeMessages")
             .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message.");
         channels.MapPost("/{channel}/groups/{group}/seek", Seek)
             .WithValidation<SeekRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("SeekConsumerGroup")
             .WithSummary("Moves the group: to msgId (inclusive, forwards or backwards; 404 if no such message is stored), or to position earliest or latest; 204.");
         return app;
