@@ -45,6 +45,7 @@ public sealed partial class RocksMqComponent : ComponentBase
         _mq.Load();
         Tracker.SetExtra("path", DatabasePath);
         Tracker.SetExtra("syncWrites", _options.SyncWrites ? "true" : "false");
+        Tracker.SetExtra("pageSize", _options.PageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return Task.CompletedTask;
     }
 
