@@ -161,6 +161,66 @@ public sealed class RocksMqRetentionTests(ITestOutputHelper output)
         Assert.True(shrunk, $"the database stayed at {after} bytes (from {before})");
     }
 
+    [Fact]
+    public async Task RetentionRunningAlongsideProducersAndConsumersNeverDeletesAnUnreadMessage()
+    {
+        await using var host = await StartAsync(new RocksMqOptions { PageSize = 500, RetentionTimeInMinutes = 0, RetentionSizeInMB = 0 });
+        var mq = host.Mq;
+        var channels = new[] { "r1", "r2" };
+        foreach (var channel in channels)
+        {
+            await mq.CreateChannelAsync(channel);
+            await mq.CreateConsumerGroupAsync(channel, "reader", MqStartPosition.Earliest);
+        }
+        const int perProducer = 400;
+        using var done = new CancellationTokenSource();
+
+        var producers = channels.SelectMany(channel => Enumerable.Range(0, 2).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < perProducer; i += 4)
+            {
+                await mq.ProduceAsync(channel, RocksMqTests.Payloads([.. Enumerable.Range(i, 4).Select(s => $"{p}:{s}:{new string('x', 40)}")]));
+            }
+        }))).ToList();
+        var readers = channels.Select(channel => Task.Run(async () =>
+        {
+            var read = new List<MqMessage>();
+            while (read.Count < 2 * perProducer)
+            {
+                read.AddRange(await mq.ConsumeAsync(channel, "reader", 3, TimeSpan.FromMilliseconds(100)));
+            }
+            return read;
+        })).ToList();
+        var passes = 0;
+        var retention = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                await mq.RunRetentionAsync();
+                passes++;
+            }
+        });
+
+        await Task.WhenAll(producers).WaitAsync(TimeSpan.FromSeconds(60));
+        var reads = await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60));
+        await done.CancelAsync();
+        await retention.WaitAsync(TimeSpan.FromSeconds(60));
+        await mq.RunRetentionAsync();
+
+        Assert.True(passes > 0);
+        foreach (var read in reads)
+        {
+            Assert.Equal(2 * perProducer, read.Count);
+            Assert.Equal(read.Select(m => m.MsgId).Order(), read.Select(m => m.MsgId));
+            Assert.Equal(2 * perProducer, read.Select(m => m.MsgId).Distinct().Count());
+            foreach (var producer in RocksMqTests.Texts(read).GroupBy(t => t.Split(':')[0]))
+            {
+                Assert.Equal(Enumerable.Range(0, perProducer), producer.Select(t => int.Parse(t.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+        Assert.All(channels, c => Assert.True(host.CountDataKeys(c) < 2 * perProducer, $"retention deleted nothing on {c}"));
+    }
+
     private async Task<RocksMqHost> StartAsync(RocksMqOptions options) => await RocksMqHost.StartAsync(options, _time);
 
     private static async Task<IReadOnlyList<long>> ProduceNumbered(IMqClient mq, string channel, int count, int payloadSize)
