@@ -21,26 +21,27 @@ public static class JobsExtensions
     /// </summary>
     public static IServiceCollection AddMilvusJobs(this IServiceCollection services)
     {
-        services.AddHangfire((provider, configuration) =>
+        // The storage is this host's own singleton. Hangfire's default registration hands out the static
+        // JobStorage.Current, which several hosts in one process (as in tests) would share by accident.
+        services.AddSingleton<JobStorage>(provider =>
         {
             var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
-            configuration
-                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-                .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
-            switch (jobs.Storage)
+            return jobs.Storage switch
             {
-                case JobStorageKind.Memory:
-                    configuration.UseInMemoryStorage();
-                    break;
-                case JobStorageKind.Redis:
-                    var redis = provider.GetRequiredService<IOptions<RedisOptions>>().Value;
-                    configuration.UseRedisStorage(redis.Configuration, new RedisStorageOptions { Prefix = jobs.RedisPrefix });
-                    break;
-                default:
-                    throw new InvalidOperationException($"Milvus:Jobs:Storage has the unknown value '{jobs.Storage}'.");
-            }
+                JobStorageKind.Memory => new Hangfire.InMemory.InMemoryStorage(),
+                JobStorageKind.Redis => new RedisStorage(
+                    provider.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration,
+                    new RedisStorageOptions { Prefix = jobs.RedisPrefix }),
+                _ => throw new InvalidOperationException($"Milvus:Jobs:Storage has the unknown value '{jobs.Storage}'."),
+            };
         });
+        // Likewise the activator: jobs resolve their services from this host's container, not from the static one.
+        services.AddSingleton<JobActivator>(provider => new Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
+        services.AddHangfire((provider, configuration) => configuration
+            .UseLogProvider(new HostLogProvider(provider.GetRequiredService<ILoggerFactory>()))
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
         services.AddHangfireServer((provider, server) =>
         {
             var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
@@ -62,6 +63,42 @@ public static class JobsExtensions
             DisplayStorageConnectionString = false,
         }).AllowAnonymous();
         return app;
+    }
+
+    /// <summary>
+    /// Hangfire keeps its log provider in a static. This bridge to the host's logging stays harmless after its
+    /// host is disposed (another host in the same process, as in tests, may still be running jobs).
+    /// </summary>
+    private sealed class HostLogProvider(ILoggerFactory factory) : Hangfire.Logging.ILogProvider
+    {
+        public Hangfire.Logging.ILog GetLogger(string name) => new Logger(factory, name);
+
+        private sealed class Logger(ILoggerFactory factory, string name) : Hangfire.Logging.ILog
+        {
+            private ILogger? _logger;
+
+            public bool Log(Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null)
+            {
+                var level = (LogLevel)(int)logLevel;
+                try
+                {
+                    var logger = _logger ??= factory.CreateLogger(name);
+                    if (messageFunc is null || !logger.IsEnabled(level))
+                    {
+                        return logger.IsEnabled(level);
+                    }
+#pragma warning disable CA2254 // Hangfire hands over finished messages, not templates.
+                    logger.Log(level, exception, messageFunc());
+#pragma warning restore CA2254
+                    return true;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The host this bridge belongs to has shut down; its logs have nowhere to go.
+                    return false;
+                }
+            }
+        }
     }
 
     private sealed class DashboardAuthorization : IDashboardAsyncAuthorizationFilter

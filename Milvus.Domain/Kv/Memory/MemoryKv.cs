@@ -4,7 +4,7 @@ namespace Milvus.Domain.Kv.Memory;
 /// A sorted in-memory key-value store (seed A.7.6). Every operation is atomic under one lock, so it is a full
 /// <see cref="ITxnKv"/>. Nothing survives the process: use it for tests and for the parameter table.
 /// </summary>
-public sealed class MemoryKv : ITxnKv
+public sealed class MemoryKv : TxnKvBase
 {
     private readonly SortedDictionary<string, string> _tree = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -28,7 +28,7 @@ public sealed class MemoryKv : ITxnKv
         }
     }
 
-    public Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
+    public override Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
         lock (_gate)
@@ -39,7 +39,7 @@ public sealed class MemoryKv : ITxnKv
         }
     }
 
-    public Task<IReadOnlyList<string>> MultiLoadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    public override Task<IReadOnlyList<string>> MultiLoadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         KvGuard.Keys(keys);
         var values = new List<string>(keys.Count);
@@ -61,7 +61,7 @@ public sealed class MemoryKv : ITxnKv
         return missing.Count > 0 ? throw new KvKeyNotFoundException(missing) : Task.FromResult<IReadOnlyList<string>>(values);
     }
 
-    public Task<KvPairs> LoadWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    public override Task<KvPairs> LoadWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         var full = _root + prefix;
@@ -111,25 +111,7 @@ public sealed class MemoryKv : ITxnKv
         return new KvPairs(keys, values);
     }
 
-    public Task SaveAsync(string key, string value, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveWithPrefixAsync(new Dictionary<string, string> { [key] = value }, [], cancellationToken);
-
-    public Task MultiSaveAsync(IReadOnlyDictionary<string, string> kvs, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveWithPrefixAsync(kvs, [], cancellationToken);
-
-    public Task RemoveAsync(string key, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveAsync(new Dictionary<string, string>(), [key], cancellationToken);
-
-    public Task MultiRemoveAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveAsync(new Dictionary<string, string>(), keys, cancellationToken);
-
-    public Task RemoveWithPrefixAsync(string prefix, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveWithPrefixAsync(new Dictionary<string, string>(), [prefix], cancellationToken);
-
-    public Task MultiRemoveWithPrefixAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken = default) =>
-        MultiSaveAndRemoveWithPrefixAsync(new Dictionary<string, string>(), prefixes, cancellationToken);
-
-    public Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default)
+    public override Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default)
     {
         KvGuard.Disjoint(saves, removals);
         lock (_gate)
@@ -146,7 +128,7 @@ public sealed class MemoryKv : ITxnKv
         return Task.CompletedTask;
     }
 
-    public Task MultiSaveAndRemoveWithPrefixAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removalPrefixes, CancellationToken cancellationToken = default)
+    public override Task MultiSaveAndRemoveWithPrefixAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removalPrefixes, CancellationToken cancellationToken = default)
     {
         KvGuard.DisjointPrefixes(saves, removalPrefixes);
         lock (_gate)
@@ -167,5 +149,5 @@ public sealed class MemoryKv : ITxnKv
         return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

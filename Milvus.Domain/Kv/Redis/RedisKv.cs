@@ -1,0 +1,253 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Milvus.Domain.Kv.Redis;
+
+/// <summary>
+/// A <see cref="ITxnKv"/> on Redis. The pairs under one root path live in one hash (<c>{root}values</c>) with a
+/// sorted set beside it (<c>{root}index</c>, every member at score 0) that lists the keys in bytewise order, so a
+/// prefix load is a <c>ZRANGEBYLEX</c>. Every operation that touches more than one key, and every write (which
+/// touches the hash and the index), is one Lua script, which Redis runs atomically. A Redis that is down fails
+/// each call at once with <see cref="KvUnavailableException"/> instead of queueing it. Thread-safe.
+/// </summary>
+public sealed class RedisKv : TxnKvBase
+{
+    private const string BackendName = "redis";
+
+    // KEYS[1] the values hash, KEYS[2] the index. ARGV: the number of prefixes, then a lex range (min, max) per
+    // prefix; the number of single removals, then the keys; then the saved pairs as key, value, key, value...
+    private const string WriteScript = """
+        local values, index = KEYS[1], KEYS[2]
+        local i = 1
+        local prefixes = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, prefixes do
+          local min, max = ARGV[i], ARGV[i + 1]; i = i + 2
+          local keys = redis.call('ZRANGEBYLEX', index, min, max)
+          for c = 1, #keys, 1000 do
+            redis.call('HDEL', values, unpack(keys, c, math.min(c + 999, #keys)))
+          end
+          redis.call('ZREMRANGEBYLEX', index, min, max)
+        end
+        local removals = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, removals do
+          redis.call('HDEL', values, ARGV[i])
+          redis.call('ZREM', index, ARGV[i])
+          i = i + 1
+        end
+        while i <= #ARGV do
+          if redis.call('HSET', values, ARGV[i], ARGV[i + 1]) == 1 then
+            redis.call('ZADD', index, 0, ARGV[i])
+          end
+          i = i + 2
+        end
+        return 0
+        """;
+
+    // KEYS[1] the values hash, KEYS[2] the index; ARGV[1], ARGV[2] a lex range. Returns { keys, values }.
+    private const string LoadRangeScript = """
+        local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2])
+        local values = {}
+        for c = 1, #keys, 1000 do
+          local chunk = redis.call('HMGET', KEYS[1], unpack(keys, c, math.min(c + 999, #keys)))
+          for j = 1, #chunk do values[#values + 1] = chunk[j] end
+        end
+        return { keys, values }
+        """;
+
+    private static readonly byte[] WriteScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
+    private static readonly byte[] LoadRangeScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(LoadRangeScript));
+
+    private readonly IConnectionMultiplexer _connection;
+    private readonly bool _ownsConnection;
+    private readonly IDatabase _db;
+    private readonly RedisKey[] _keys;
+
+    /// <summary>
+    /// A store on an existing connection, with its keys under <paramref name="rootPath"/>. The connection should
+    /// be made with <see cref="FailFast"/> options; it is closed on dispose only when <paramref name="ownsConnection"/>.
+    /// </summary>
+    public RedisKv(IConnectionMultiplexer connection, string rootPath = "", bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _ownsConnection = ownsConnection;
+        _db = connection.GetDatabase();
+        var root = KvPaths.NormalizeRoot(rootPath);
+        // One hash tag for both keys, so that a cluster keeps them in one slot, as a script needs.
+        _keys = [$"{{{root}}}values", $"{{{root}}}index"];
+    }
+
+    /// <summary>
+    /// Connects to the Redis that <paramref name="configuration"/> (a StackExchange.Redis configuration string)
+    /// names and returns a store that owns the connection. A Redis that is down does not fail the connect: each
+    /// call then fails fast with <see cref="KvUnavailableException"/>, and the connection heals when Redis returns.
+    /// </summary>
+    public static async Task<RedisKv> ConnectAsync(string configuration, string rootPath = "")
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(FailFast(configuration)).ConfigureAwait(false);
+        return new RedisKv(connection, rootPath, ownsConnection: true);
+    }
+
+    /// <summary>
+    /// Options that make calls fail fast while Redis is down: short connect and call timeouts, no abort on a
+    /// failed first connect, and no queueing of commands while disconnected.
+    /// </summary>
+    public static ConfigurationOptions FailFast(string configuration)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
+        options.ConnectRetry = 1;
+        options.SyncTimeout = Math.Min(options.SyncTimeout, 5000);
+        options.AsyncTimeout = Math.Min(options.AsyncTimeout, 5000);
+        return options;
+    }
+
+    /// <summary>Asks Redis to answer, for readiness checks; the round-trip time when it does.</summary>
+    /// <exception cref="KvUnavailableException">Redis does not answer.</exception>
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => _db.PingAsync(), cancellationToken);
+
+    public override async Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        KvGuard.Key(key);
+        var value = await Call(() => _db.HashGetAsync(_keys[0], key), cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? throw new KvKeyNotFoundException(key) : (string)value!;
+    }
+
+    public override async Task<IReadOnlyList<string>> MultiLoadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        KvGuard.Keys(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+        var fields = keys.Select(k => (RedisValue)k).ToArray();
+        var found = await Call(() => _db.HashGetAsync(_keys[0], fields), cancellationToken).ConfigureAwait(false);
+        var missing = keys.Where((_, i) => found[i].IsNull).ToList();
+        return missing.Count > 0 ? throw new KvKeyNotFoundException(missing) : found.Select(v => (string)v!).ToList();
+    }
+
+    public override async Task<KvPairs> LoadWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var (min, max) = LexRange(prefix);
+        var result = await Call(() => EvaluateAsync(LoadRangeScript, LoadRangeScriptSha, [min, max]), cancellationToken).ConfigureAwait(false);
+        var parts = (RedisResult[])result!;
+        var keys = (RedisValue[])parts[0]!;
+        var values = (RedisValue[])parts[1]!;
+        return new KvPairs(keys.Select(k => (string)k!).ToList(), values.Select(v => (string)v!).ToList());
+    }
+
+    public override Task SaveAsync(string key, string value, CancellationToken cancellationToken = default)
+    {
+        KvGuard.Key(key);
+        ArgumentNullException.ThrowIfNull(value);
+        return WriteAsync([0, 0, key, value], cancellationToken);
+    }
+
+    public override Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default)
+    {
+        KvGuard.Disjoint(saves, removals);
+        var args = new List<RedisValue>(2 + removals.Count + (2 * saves.Count)) { 0, removals.Count };
+        args.AddRange(removals.Select(k => (RedisValue)k));
+        AddSaves(args, saves);
+        return WriteAsync([.. args], cancellationToken);
+    }
+
+    public override Task MultiSaveAndRemoveWithPrefixAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removalPrefixes, CancellationToken cancellationToken = default)
+    {
+        KvGuard.DisjointPrefixes(saves, removalPrefixes);
+        var args = new List<RedisValue>(2 + (2 * removalPrefixes.Count) + (2 * saves.Count)) { removalPrefixes.Count };
+        foreach (var prefix in removalPrefixes)
+        {
+            ArgumentNullException.ThrowIfNull(prefix, nameof(removalPrefixes));
+            var (min, max) = LexRange(prefix);
+            args.Add(min);
+            args.Add(max);
+        }
+        args.Add(0);
+        AddSaves(args, saves);
+        return WriteAsync([.. args], cancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_ownsConnection)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static void AddSaves(List<RedisValue> args, IReadOnlyDictionary<string, string> saves)
+    {
+        foreach (var (key, value) in saves)
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(saves));
+            args.Add(key);
+            args.Add(value);
+        }
+    }
+
+    /// <summary>
+    /// The lex range of the keys that start with <paramref name="prefix"/>: from the prefix itself up to (not
+    /// including) the prefix followed by byte 0xFF, which no UTF-8 key contains.
+    /// </summary>
+    private static (RedisValue Min, RedisValue Max) LexRange(string prefix)
+    {
+        if (prefix.Length == 0)
+        {
+            return ("-", "+");
+        }
+        var bytes = Encoding.UTF8.GetBytes(prefix);
+        var min = new byte[bytes.Length + 1];
+        min[0] = (byte)'[';
+        bytes.CopyTo(min, 1);
+        var max = new byte[bytes.Length + 2];
+        max[0] = (byte)'(';
+        bytes.CopyTo(max, 1);
+        max[^1] = 0xFF;
+        return (min, max);
+    }
+
+    private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken) =>
+        await Call(() => EvaluateAsync(WriteScript, WriteScriptSha, args), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs a script by its SHA1 (EVALSHA), so the script's text is not sent and hashed on every call; when the
+    /// server does not know it yet (or lost its script cache), runs it with EVAL, which also caches it.
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(string script, byte[] sha, RedisValue[] args)
+    {
+        try
+        {
+            return await _db.ScriptEvaluateAsync(sha, _keys, args).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await _db.ScriptEvaluateAsync(script, _keys, args).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new KvUnavailableException(BackendName, e.Message, e);
+        }
+        catch (RedisTimeoutException e)
+        {
+            throw new KvUnavailableException(BackendName, e.Message, e);
+        }
+        catch (RedisServerException e)
+        {
+            throw new KvUnavailableException(BackendName, e.Message, e);
+        }
+    }
+}
