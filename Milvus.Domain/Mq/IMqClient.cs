@@ -79,3 +79,15 @@ public enum MqStartPosition
 
 /// <summary>A consumed message.</summary>
 public sealed record MqMessage(long MsgId, byte[] Payload);
+
+/// <summary>Conveniences over <see cref="IMqClient"/>.</summary>
+public static class MqClientExtensions
+{
+    /// <summary>Destroys one channel with its messages, groups and meta (seed A.4 <c>DestroyChannel</c>).</summary>
+    /// <exception cref="MqChannelNotFoundException">The channel does not exist.</exception>
+    public static Task DestroyChannelAsync(this IMqClient mq, string channel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mq);
+        return mq.DestroyChannelsAsync([channel], cancellationToken);
+    }
+}

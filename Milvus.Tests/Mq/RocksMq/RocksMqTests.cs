@@ -239,7 +239,7 @@ public sealed class RocksMqTests : IAsyncLifetime
         }
         var before = (_host.CountDataKeys("a"), _host.CountMetaKeys("a"));
 
-        await Mq.DestroyChannelsAsync(["a"]);
+        await Mq.DestroyChannelAsync("a");
 
         Assert.Equal((3, 4), before);
         Assert.Equal(0, _host.CountDataKeys("a"));
