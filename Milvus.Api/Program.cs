@@ -48,6 +48,8 @@ builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
 
 // Subsystems register here, one line each, in start order.
+builder.Services.AddMilvusKv();
+builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
 
 var app = builder.Build();
@@ -69,6 +71,7 @@ app.MapComponentsApi();
 app.MapParamsApi();
 
 // Subsystem endpoints map here, one line each.
+app.MapTsoApi();
 app.MapMessagesApi();
 
 app.WarnWhenExposedWithoutKeys();

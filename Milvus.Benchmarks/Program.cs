@@ -1,4 +1,15 @@
 using BenchmarkDotNet.Running;
+using Milvus.Benchmarks.Tso;
+
+// Load drivers: tso-http [seconds] [concurrency]; bare-server URL is the driver's baseline child process.
+switch (args)
+{
+    case ["tso-http", .. var rest]:
+        return await TsoHttpLoad.RunAsync(rest);
+    case ["bare-server", var url]:
+        return await TsoHttpLoad.RunBareServerAsync(url);
+}
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

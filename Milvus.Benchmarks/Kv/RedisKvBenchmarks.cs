@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Redis;
 using StackExchange.Redis;
 
@@ -8,7 +9,8 @@ namespace Milvus.Benchmarks.Kv;
 /// <summary>
 /// RedisKv next to raw StackExchange.Redis against the same server in the same run, 64 requests in flight:
 /// Save (raw SET, and raw HSET + ZADD in a MULTI transaction, which keeps what RedisKv keeps), Load (raw GET) and a 100-key LoadWithPrefix (raw ZRANGEBYLEX then HMGET over the same layout,
-/// two round trips where RedisKv's script takes one), with 1 KiB values. Needs MILVUS_TEST_REDIS, which
+/// two round trips where RedisKv's script takes one), with 1 KiB values; the raw side also converts keys and values
+/// to strings, as RedisKv does. Needs MILVUS_TEST_REDIS, which
 /// <c>source scripts/servers.sh &amp;&amp; servers_install &amp;&amp; servers_start</c> exports.
 /// </summary>
 [MemoryDiagnoser]
@@ -90,7 +92,7 @@ public class RedisKvBenchmarks
         var prefix = PrefixOf(Next());
         var keys = await _db.SortedSetRangeByValueAsync(_rawIndex, prefix, prefix + "\uffff");
         var values = await _db.HashGetAsync(_rawValues, keys);
-        return values.Length;
+        return new KvPairs(keys.Select(k => (string)k!).ToList(), values.Select(v => (string)v!).ToList());
     });
 
     [BenchmarkCategory("LoadWithPrefix"), Benchmark(OperationsPerInvoke = InFlight)]

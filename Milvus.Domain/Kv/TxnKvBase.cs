@@ -1,9 +1,9 @@
 namespace Milvus.Domain.Kv;
 
 /// <summary>
-/// An optional base for <see cref="ITxnKv"/> backends: the single-purpose writes are the two atomic steps with
-/// one side empty, so a backend implements the reads, those two steps and dispose, and overrides a shortcut
-/// (such as <see cref="SaveAsync"/>) only where it is faster.
+/// An optional base for <see cref="ITxnKv"/> backends: the single-key and removal-only operations are the atomic
+/// forms with an empty side, so a backend writes only the loads and the two atomic writes, and overrides the rest
+/// where it has a cheaper native call.
 /// </summary>
 public abstract class TxnKvBase : ITxnKv
 {
@@ -24,18 +24,18 @@ public abstract class TxnKvBase : ITxnKv
     public virtual Task SaveAsync(string key, string value, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveAsync(new Dictionary<string, string> { [key] = value }, [], cancellationToken);
 
-    public Task MultiSaveAsync(IReadOnlyDictionary<string, string> kvs, CancellationToken cancellationToken = default) =>
+    public virtual Task MultiSaveAsync(IReadOnlyDictionary<string, string> kvs, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveAsync(kvs, [], cancellationToken);
 
-    public Task RemoveAsync(string key, CancellationToken cancellationToken = default) =>
+    public virtual Task RemoveAsync(string key, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveAsync(NoSaves, [key], cancellationToken);
 
-    public Task MultiRemoveAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
+    public virtual Task MultiRemoveAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveAsync(NoSaves, keys, cancellationToken);
 
-    public Task RemoveWithPrefixAsync(string prefix, CancellationToken cancellationToken = default) =>
+    public virtual Task RemoveWithPrefixAsync(string prefix, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveWithPrefixAsync(NoSaves, [prefix], cancellationToken);
 
-    public Task MultiRemoveWithPrefixAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken = default) =>
+    public virtual Task MultiRemoveWithPrefixAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken = default) =>
         MultiSaveAndRemoveWithPrefixAsync(NoSaves, prefixes, cancellationToken);
 }

@@ -14,12 +14,23 @@ public sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
-        try
+        // A store that has just closed may still be finishing a file in the background (RocksDB writes its
+        // log on close), so a delete that races it is tried again a few times before it counts as a failure.
+        for (var attempt = 1; ; attempt++)
         {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(50);
+            }
         }
     }
 }

@@ -89,4 +89,19 @@ public abstract class TxnKvContractTests : BaseKvContractTests
         Assert.Empty(torn);
         Assert.Equal(["200", "200"], await Txn.MultiLoadAsync(["pair/a", "pair/b"]));
     }
+
+    [Fact]
+    public async Task APrefixOfThousandsOfKeysLoadsAndRemovesWhole()
+    {
+        var many = Enumerable.Range(0, 2500).ToDictionary(i => $"big/{i:D5}", i => $"v{i}");
+        await Txn.MultiSaveAsync(many);
+        await Txn.SaveAsync("bigger", "stays");
+
+        var pairs = await Txn.LoadWithPrefixAsync("big/");
+        Assert.Equal(many.Keys.Order(StringComparer.Ordinal), pairs.Keys);
+        Assert.Equal("v2499", pairs.Values[^1]);
+
+        await Txn.RemoveWithPrefixAsync("big/");
+        Assert.Equal(["bigger"], (await Txn.LoadWithPrefixAsync("big")).Keys);
+    }
 }

@@ -40,6 +40,25 @@ public sealed class MinioKv : IBaseKv
     /// <exception cref="KvUnavailableException">The server cannot be reached.</exception>
     public static async Task<MinioKv> OpenAsync(MinioOptions options, string rootPath = "", TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        var kv = Create(options, rootPath, timeout);
+        try
+        {
+            await kv.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await kv.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return kv;
+    }
+
+    /// <summary>
+    /// A store on the server that <paramref name="options"/> names, without contacting it: a gateway can start
+    /// while the server is down and call <see cref="EnsureBucketAsync"/> once it is back.
+    /// </summary>
+    public static MinioKv Create(MinioOptions options, string rootPath = "", TimeSpan? timeout = null)
+    {
         ArgumentNullException.ThrowIfNull(options);
         var client = new MinioClient()
             .WithEndpoint(options.Endpoint)
@@ -47,17 +66,7 @@ public sealed class MinioKv : IBaseKv
             .WithSSL(options.UseSsl)
             .WithTimeout((int)(timeout ?? TimeSpan.FromSeconds(5)).TotalMilliseconds)
             .Build();
-        var kv = new MinioKv(client, options.Bucket, rootPath);
-        try
-        {
-            await kv.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            client.Dispose();
-            throw;
-        }
-        return kv;
+        return new MinioKv(client, options.Bucket, rootPath);
     }
 
     /// <summary>Creates the bucket when it does not exist.</summary>

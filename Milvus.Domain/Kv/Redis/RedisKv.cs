@@ -47,6 +47,8 @@ public sealed class RedisKv : TxnKvBase
     // KEYS[1] the values hash, KEYS[2] the index; ARGV[1], ARGV[2] a lex range. Returns { keys, values }.
     private const string LoadRangeScript = """
         local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2])
+        if #keys == 0 then return { keys, {} } end
+        if #keys <= 1000 then return { keys, redis.call('HMGET', KEYS[1], unpack(keys)) } end
         local values = {}
         for c = 1, #keys, 1000 do
           local chunk = redis.call('HMGET', KEYS[1], unpack(keys, c, math.min(c + 999, #keys)))

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Milvus.Api.Endpoints;
+using Milvus.Domain.Components;
+using Milvus.Domain.Kv;
+using Milvus.Domain.Tso;
+using Milvus.Workers.Tso;
+
+namespace Milvus.Api.Hosting;
+
+/// <summary>
+/// Registers the timestamp oracle, the global id allocator, their component, updater and readiness check. Their
+/// saved state lives in the meta store, the <see cref="ITxnKv"/> that <c>AddMilvusKv</c> registers.
+/// </summary>
+public static class TsoServiceCollectionExtensions
+{
+    public static IServiceCollection AddMilvusTso(this IServiceCollection services)
+    {
+        services.AddOptions<TsoOptions>().BindConfiguration(TsoOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TsoOptions>, TsoOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new TimestampOracle(
+            sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,
+            sp.GetRequiredService<ILogger<TimestampOracle>>()));
+        services.AddSingleton(sp => new GlobalIdAllocator(
+            sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,
+            sp.GetRequiredService<ILogger<GlobalIdAllocator>>()));
+        services.AddSingleton<TsoComponent>();
+        services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TsoComponent>());
+        services.AddHostedService<TsoUpdateService>();
+        services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);
+        return services;
+    }
+}
+
+/// <summary>Fails the start with the key of the first invalid TSO setting.</summary>
+internal sealed class TsoOptionsValidator : IValidateOptions<TsoOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TsoOptions options) =>
+        options.Validate() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging;
+using Milvus.Domain.Tso;
+
+namespace Milvus.Domain.Allocation;
+
+/// <summary>
+/// The client-side timestamp allocator (seed A.6.3): it fetches batches from its source (the in-process oracle
+/// or a remote gateway) and hands out a cached batch only while it is fresh, that is for
+/// <see cref="MaxAge"/> after the fetch; an older batch is dropped, so a handed-out timestamp is never far behind
+/// the oracle. Call <see cref="Allocator{T}.Start"/> before use.
+/// </summary>
+public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampAllocator
+{
+    /// <summary>The largest batch one fetch (and so one request) may take: one millisecond's logical range.</summary>
+    public const uint MaxCount = (uint)HybridTimestamp.LogicalRange;
+
+    private readonly ITimestampAllocator _source;
+    private readonly TimeProvider _time;
+    private readonly uint _prefetch;
+    private readonly Lock _gate = new();
+    private ulong _next;
+    private ulong _end;
+    private long _fetchedAt;
+
+    /// <param name="source">Where batches come from.</param>
+    /// <param name="time">The clock that ages the cache.</param>
+    /// <param name="maxAge">How long a fetched batch may be handed out; the default is one oracle update interval, 50 ms.</param>
+    /// <param name="prefetch">How many timestamps one fetch takes at least.</param>
+    /// <param name="queueCapacity">How many requests may wait for a fetch.</param>
+    /// <param name="logger">Where fetch failures are logged.</param>
+    public TimestampAllocator(ITimestampAllocator source, TimeProvider time, TimeSpan? maxAge = null, uint prefetch = 1000, int queueCapacity = 4096, ILogger<TimestampAllocator>? logger = null)
+        : base("timestamp", queueCapacity, logger)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(time);
+        MaxAge = maxAge ?? TimeSpan.FromMilliseconds(50);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MaxAge, TimeSpan.Zero, nameof(maxAge));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefetch, MaxCount);
+        _source = source;
+        _time = time;
+        _prefetch = prefetch;
+    }
+
+    /// <summary>How long a fetched batch may be handed out.</summary>
+    public TimeSpan MaxAge { get; }
+
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is 0 or above <see cref="MaxCount"/>.</exception>
+    public ValueTask<HybridTimestamp> AllocAsync(uint count, CancellationToken cancellationToken = default)
+    {
+        if (count is 0 or > MaxCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A batch holds 1 to {MaxCount} timestamps.");
+        }
+        return AllocCoreAsync(count, cancellationToken);
+    }
+
+    public ValueTask<HybridTimestamp> AllocOneAsync(CancellationToken cancellationToken = default) =>
+        AllocCoreAsync(1, cancellationToken);
+
+    protected override bool TryTake(uint count, out HybridTimestamp result)
+    {
+        lock (_gate)
+        {
+            if (_end - _next >= count && _time.GetElapsedTime(_fetchedAt) < MaxAge)
+            {
+                result = new HybridTimestamp(_next);
+                _next += count;
+                return true;
+            }
+        }
+        result = default;
+        return false;
+    }
+
+    protected override async Task FetchAsync(long need, CancellationToken cancellationToken)
+    {
+        var count = (uint)Math.Clamp(need, Math.Max(_prefetch, 1), MaxCount);
+        // The batch ages from the moment it was asked for, which is never later than when the oracle issued it.
+        var fetchedAt = _time.GetTimestamp();
+        var first = await _source.AllocAsync(count, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            // A batch is strictly above every earlier one, so replacing the rest of the old one keeps order.
+            _next = first.Value;
+            _end = first.Value + count;
+            _fetchedAt = fetchedAt;
+        }
+    }
+
+    protected override void ClearCache()
+    {
+        lock (_gate)
+        {
+            _next = _end = 0;
+        }
+    }
+}
