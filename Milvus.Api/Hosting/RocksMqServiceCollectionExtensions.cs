@@ -1,9 +1,10 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
 using Milvus.Domain.Allocation;
 using Milvus.Domain.Components;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.RocksMq;
+using Milvus.Domain.Tso;
 using Milvus.Workers.Mq;
 
 namespace Milvus.Api.Hosting;
@@ -22,8 +23,14 @@ public static class RocksMqServiceCollectionExtensions
             .Validate(o => o.Validate() is null, "Milvus:RocksMq is invalid: PageSize and RetentionIntervalSeconds must be at least 1, MaxWaitMs between 0 and 600000.")
             .ValidateOnStart();
         services.AddSingleton<RocksMqDatabase>();
-        services.TryAddSingleton<IIdAllocator, RocksMqIdAllocator>(); // TEMP until the global ID allocator lands
-        services.AddSingleton<RocksMq>();
+        services.AddSingleton<RocksMqIdAllocator>();
+        services.AddSingleton(sp => new RocksMq(
+            sp.GetRequiredService<RocksMqDatabase>(),
+            // Ids come from the global allocator when the TSO is registered, else from RocksMQ's own persisted one.
+            sp.GetService<GlobalIdAllocator>() ?? (IIdAllocator)sp.GetRequiredService<RocksMqIdAllocator>(),
+            sp.GetRequiredService<IOptions<RocksMqOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RocksMq>>()));
         services.AddSingleton<IMqClient>(sp => sp.GetRequiredService<RocksMq>());
         services.AddSingleton<RocksMqComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<RocksMqComponent>());

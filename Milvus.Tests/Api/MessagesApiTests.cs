@@ -42,6 +42,8 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
         var msgIds = ids.RootElement.GetProperty("msgIds").EnumerateArray().ToList();
         Assert.All(msgIds, id => Assert.Equal(JsonValueKind.Number, id.ValueKind));
         var idList = msgIds.Select(id => id.GetInt64()).ToList();
+        // The gateway's ids come from the global allocator: hybrid timestamps, far above a plain counter.
+        Assert.All(idList, id => Assert.True(id > 1L << 40, $"{id} is not a global id"));
 
         var all = await Consume("round", "g", "n=10");
         var none = await Consume("round", "g", "n=10");
