@@ -50,6 +50,7 @@ builder.Services.AddHealthChecks()
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
+builder.Services.AddMilvusRocksMq();
 
 var app = builder.Build();
 
@@ -69,6 +70,7 @@ app.MapParamsApi();
 
 // Subsystem endpoints map here, one line each.
 app.MapTsoApi();
+app.MapMessagesApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

@@ -1,0 +1,260 @@
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Milvus.Api.Infrastructure;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.RocksMq;
+using Milvus.Domain.Params;
+
+namespace Milvus.Api.Endpoints;
+
+/// <summary>
+/// Channels and their messages at the message-queue level: create one named channel, list, destroy, produce,
+/// consumer groups, consume (with long poll) and seek. Payloads are base64; msg ids are JSON numbers.
+/// </summary>
+public static class MessagesApi
+{
+    /// <summary>The most messages one produce or consume may carry.</summary>
+    public const int MaxBatch = 10_000;
+
+    public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
+    {
+        var channels = app.MapGroup("/api/v1/channels").WithTags("Messages")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        channels.MapPut("/{channel}", CreateChannel)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("CreateNamedChannel")
+            .WithSummary("Creates one channel with a chosen name: 201, or 409 if it exists. An ownerDescription is accepted and validated; storing owners is the channel service's job (issue 6), so it is not kept here yet.");
+        channels.MapGet("/", ListChannels)
+            .WithName("ListChannels")
+            .WithSummary("Every channel name, in ordinal order.");
+        channels.MapPost("/destroy", DestroyChannels)
+            .WithValidation<DestroyChannelsRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("DestroyChannels")
+            .WithSummary("Destroys channels with their messages and groups, atomically: 404 if any name is unknown, and then nothing is destroyed.");
+        channels.MapPost("/{channel}/messages", Produce)
+            .WithValidation<ProduceRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithName("ProduceMessages")
+            .WithSummary("Appends 1 to 10000 base64 payloads in one atomic batch; 201 with their msg ids in order. The batch is in the write-ahead log when this answers (and fsynced with rocksmq.syncWrites). A payload over Milvus:Limits:MaxMessageBytes gets 413.");
+        channels.MapPost("/{channel}/groups", CreateGroup)
+            .WithValidation<CreateGroupRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("CreateConsumerGroup")
+            .WithSummary("Creates a consumer group at the earliest retained message (the default) or after the latest; 201, or 409 if it exists.");
+        channels.MapDelete("/{channel}/groups/{group}", DestroyGroup)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("DestroyConsumerGroup")
+            .WithSummary("Destroys a consumer group and its persisted position; 204.");
+        channels.MapGet("/{channel}/groups/{group}/messages", Consume)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("ConsumeMessages")
+            .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message.");
+        channels.MapPost("/{channel}/groups/{group}/seek", Seek)
+            .WithValidation<SeekRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("SeekConsumerGroup")
+            .WithSummary("Moves the group: to msgId (inclusive, forwards or backwards; 404 if no such message is stored), or to position earliest or latest; 204.");
+        return app;
+    }
+
+    /// <summary>Creates one channel with a chosen name.</summary>
+    public static async Task<Results<Created<ChannelNameResponse>, ValidationProblem>> CreateChannel(
+        string channel, PutChannelRequest? request, IMqClient mq, CancellationToken cancellationToken)
+    {
+        if (request?.OwnerDescription is { } owner && OwnerErrors(owner) is { Count: > 0 } errors)
+        {
+            return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
+        }
+        await mq.CreateChannelAsync(channel, cancellationToken);
+        return TypedResults.Created($"/api/v1/channels/{channel}", new ChannelNameResponse(channel));
+    }
+
+    /// <summary>Every channel name.</summary>
+    public static async Task<Ok<ChannelNamesResponse>> ListChannels(IMqClient mq, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new ChannelNamesResponse(await mq.ListChannelsAsync(cancellationToken)));
+
+    /// <summary>Destroys channels atomically.</summary>
+    public static async Task<NoContent> DestroyChannels(DestroyChannelsRequest request, IMqClient mq, CancellationToken cancellationToken)
+    {
+        await mq.DestroyChannelsAsync(request.ChannelNames!, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Produces a batch.</summary>
+    public static async Task<Created<ProduceResponse>> Produce(
+        string channel, ProduceRequest request, IMqClient mq, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        var max = limits.Value.MaxMessageBytes;
+        var payloads = new ReadOnlyMemory<byte>[request.Messages!.Count];
+        for (var i = 0; i < payloads.Length; i++)
+        {
+            var payload = request.Messages[i]!.Payload ?? [];
+            if (payload.Length > max)
+            {
+                throw new MqMessageTooLargeException(payload.Length, max);
+            }
+            payloads[i] = payload;
+        }
+        var ids = await mq.ProduceAsync(channel, payloads, cancellationToken);
+        return TypedResults.Created((string?)null, new ProduceResponse(ids));
+    }
+
+    /// <summary>Creates a consumer group.</summary>
+    public static async Task<Created> CreateGroup(string channel, CreateGroupRequest request, IMqClient mq, CancellationToken cancellationToken)
+    {
+        await mq.CreateConsumerGroupAsync(channel, request.GroupName!, request.Position ?? MqStartPosition.Earliest, cancellationToken);
+        return TypedResults.Created($"/api/v1/channels/{channel}/groups/{request.GroupName}");
+    }
+
+    /// <summary>Destroys a consumer group.</summary>
+    public static async Task<NoContent> DestroyGroup(string channel, string group, IMqClient mq, CancellationToken cancellationToken)
+    {
+        await mq.DestroyConsumerGroupAsync(channel, group, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Consumes up to n messages, waiting up to waitMs for a first one.</summary>
+    public static async Task<Results<Ok<ConsumeResponse>, ValidationProblem>> Consume(
+        string channel, string group, int? n, int? waitMs, IMqClient mq, IOptions<RocksMqOptions> options, CancellationToken cancellationToken)
+    {
+        var count = n ?? 1;
+        var wait = waitMs ?? 0;
+        var maxWait = options.Value.MaxWaitMs;
+        var errors = new Dictionary<string, string[]>();
+        if (count is < 1 or > MaxBatch)
+        {
+            errors["n"] = [$"n must be between 1 and {MaxBatch}."];
+        }
+        if (wait < 0 || wait > maxWait)
+        {
+            errors["waitMs"] = [$"waitMs must be between 0 and {maxWait}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
+        }
+        var messages = await mq.ConsumeAsync(channel, group, count, TimeSpan.FromMilliseconds(wait), cancellationToken);
+        return TypedResults.Ok(new ConsumeResponse([.. messages.Select(m => new ConsumedMessage(m.MsgId, m.Payload))]));
+    }
+
+    /// <summary>Moves a consumer group.</summary>
+    public static async Task<NoContent> Seek(string channel, string group, SeekRequest request, IMqClient mq, CancellationToken cancellationToken)
+    {
+        if (request.MsgId is { } msgId)
+        {
+            await mq.SeekAsync(channel, group, msgId, cancellationToken);
+        }
+        else
+        {
+            await mq.SeekToAsync(channel, group, request.Position!.Value, cancellationToken);
+        }
+        return TypedResults.NoContent();
+    }
+
+    private static Dictionary<string, string[]> OwnerErrors(OwnerDescriptionBody owner)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(owner.Role))
+        {
+            errors["ownerDescription.role"] = ["role must not be empty."];
+        }
+        foreach (var (field, value) in new[] { ("role", owner.Role), ("address", owner.Address), ("descriptionText", owner.DescriptionText) })
+        {
+            if (value is { Length: > OwnerDescriptionBody.MaxLength })
+            {
+                errors[$"ownerDescription.{field}"] = [$"{field} must be at most {OwnerDescriptionBody.MaxLength} characters."];
+            }
+        }
+        return errors;
+    }
+}
+
+/// <summary>Who owns a channel (seed 8.2).</summary>
+public sealed record OwnerDescriptionBody(string? Role, string? Address, string? DescriptionText)
+{
+    /// <summary>The longest value of each field.</summary>
+    public const int MaxLength = 4096;
+}
+
+/// <summary>The optional body of <c>PUT /api/v1/channels/{channel}</c>.</summary>
+public sealed record PutChannelRequest(OwnerDescriptionBody? OwnerDescription);
+
+/// <summary>One channel's name.</summary>
+public sealed record ChannelNameResponse(string ChannelName);
+
+/// <summary>Channel names.</summary>
+public sealed record ChannelNamesResponse(IReadOnlyList<string> ChannelNames);
+
+/// <summary>The channels to destroy.</summary>
+public sealed record DestroyChannelsRequest(List<string?>? ChannelNames);
+
+/// <summary>A batch of messages to produce.</summary>
+public sealed record ProduceRequest(List<ProduceMessage?>? Messages);
+
+/// <summary>One message to produce; a missing payload is an empty one.</summary>
+public sealed record ProduceMessage(byte[]? Payload);
+
+/// <summary>The ids of a produced batch, in order.</summary>
+public sealed record ProduceResponse(IReadOnlyList<long> MsgIds);
+
+/// <summary>A consumer group to create.</summary>
+public sealed record CreateGroupRequest(string? GroupName, MqStartPosition? Position);
+
+/// <summary>Consumed messages.</summary>
+public sealed record ConsumeResponse(IReadOnlyList<ConsumedMessage> Messages);
+
+/// <summary>One consumed message.</summary>
+public sealed record ConsumedMessage(long MsgId, byte[] Payload);
+
+/// <summary>Where to move a group: a msg id, or earliest or latest.</summary>
+public sealed record SeekRequest(long? MsgId, MqStartPosition? Position);
+
+/// <summary>Checks a <see cref="DestroyChannelsRequest"/>.</summary>
+public sealed class DestroyChannelsRequestValidator : AbstractValidator<DestroyChannelsRequest>
+{
+    public DestroyChannelsRequestValidator()
+    {
+        RuleFor(r => r.ChannelNames).NotNull().WithMessage("channelNames is required.")
+            .Must(n => n is { Count: > 0 and <= MessagesApi.MaxBatch }).WithMessage($"channelNames must hold 1 to {MessagesApi.MaxBatch} names.");
+        RuleForEach(r => r.ChannelNames).Must(MqNames.IsValid)
+            .WithMessage((_, name) => $"'{name}' is not a valid channel name: use 1 to 255 letters, digits, '_', '-' or '.'.");
+    }
+}
+
+/// <summary>Checks a <see cref="ProduceRequest"/>.</summary>
+public sealed class ProduceRequestValidator : AbstractValidator<ProduceRequest>
+{
+    public ProduceRequestValidator()
+    {
+        RuleFor(r => r.Messages).NotNull().WithMessage("messages is required.")
+            .Must(m => m is { Count: > 0 and <= MessagesApi.MaxBatch }).WithMessage($"messages must hold 1 to {MessagesApi.MaxBatch} messages.");
+        RuleForEach(r => r.Messages).NotNull().WithMessage("A message must be an object with a base64 payload.");
+    }
+}
+
+/// <summary>Checks a <see cref="CreateGroupRequest"/>.</summary>
+public sealed class CreateGroupRequestValidator : AbstractValidator<CreateGroupRequest>
+{
+    public CreateGroupRequestValidator()
+    {
+        RuleFor(r => r.GroupName).Must(MqNames.IsValid)
+            .WithMessage(r => $"'{r.GroupName}' is not a valid group name: use 1 to 255 letters, digits, '_', '-' or '.'.");
+        RuleFor(r => r.Position).IsInEnum().WithMessage("position must be earliest or latest.");
+    }
+}
+
+/// <summary>Checks a <see cref="SeekRequest"/>.</summary>
+public sealed class SeekRequestValidator : AbstractValidator<SeekRequest>
+{
+    public SeekRequestValidator()
+    {
+        RuleFor(r => r).Must(r => r.MsgId.HasValue != r.Position.HasValue)
+            .WithName("msgId").WithMessage("Give exactly one of msgId and position.");
+        RuleFor(r => r.Position).IsInEnum().WithMessage("position must be earliest or latest.");
+    }
+}
