@@ -18,7 +18,7 @@ public sealed class LocalFsKv : IBaseKv
     // Temporary files start with a dot, which encoding never produces at the start of a name.
     private const string TempPrefix = ".tmp-";
     private const int MaxNameBytes = 255;
-    private const int SaveAttempts = 8;
+    private const int SaveAttempts = 32;
 
     private readonly string _directory;
     private readonly string _root;
@@ -86,10 +86,10 @@ public sealed class LocalFsKv : IBaseKv
         for (var attempt = 1; ; attempt++)
         {
             var directory = Path.GetDirectoryName(path)!;
-            Directory.CreateDirectory(directory);
             var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
             try
             {
+                Directory.CreateDirectory(directory);
                 await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
                 {
                     await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
@@ -98,9 +98,10 @@ public sealed class LocalFsKv : IBaseKv
                 File.Move(temp, path, overwrite: true);
                 return;
             }
-            catch (DirectoryNotFoundException) when (attempt < SaveAttempts)
+            catch (IOException) when (attempt < SaveAttempts)
             {
-                // A concurrent removal pruned the directory while it was empty; make it again.
+                // A concurrent removal pruned the directory while it was empty (the write then finds no
+                // directory, or making the directory sees it exist and vanish before it can check it); again.
             }
             finally
             {
