@@ -3,41 +3,81 @@ using Milvus.Domain.MsgStream.Wire;
 
 namespace Milvus.Domain.MsgStream;
 
-/// <summary>One inserted row: its id, timestamp, routing key and encoded data.</summary>
-public sealed record InsertRowData(long RowId, ulong Timestamp, uint HashKey, ReadOnlyMemory<byte> Data);
-
-/// <summary>Inserts rows into a collection. Each row has its own hash key, so a repack may split the message.</summary>
-public sealed class InsertMsg : TsMsg
+/// <summary>A row that carries its own routing key.</summary>
+public interface IRoutedRow
 {
-    public override MsgType Type => MsgType.Insert;
+    /// <summary>The key that routes the row to a channel.</summary>
+    uint HashKey { get; }
+}
 
+/// <summary>A message whose rows a repack may send to different channels.</summary>
+public interface ISplittableMsg
+{
+    /// <summary>How many rows the message holds.</summary>
+    int RowCount { get; }
+
+    /// <summary>A copy of the message with only the rows at <paramref name="indices"/>, in that order.</summary>
+    TsMsg WithRowsAt(IReadOnlyList<int> indices);
+}
+
+/// <summary>A manipulation message made of rows, each with its own hash key (Insert and Delete).</summary>
+public abstract class RowsMsg<TRow> : TsMsg, ISplittableMsg
+    where TRow : IRoutedRow
+{
     public string CollectionName { get; set; } = "";
 
     public string PartitionName { get; set; } = "";
 
-    public long SegmentId { get; set; }
+    public List<TRow> Rows { get; set; } = [];
 
-    public List<InsertRowData> Rows { get; set; } = [];
-
-    /// <summary>The rows' hash keys, in row order.</summary>
+    /// <summary>The rows' hash keys, in row order; setting it has no effect.</summary>
     public override IReadOnlyList<uint> HashKeys
     {
         get => Rows.Select(r => r.HashKey).ToArray();
         set { /* Derived from the rows. */ }
     }
 
+    public int RowCount => Rows.Count;
+
+    public TsMsg WithRowsAt(IReadOnlyList<int> indices) => WithRows(indices.Select(i => Rows[i]).ToList());
+
     /// <summary>A copy of this message with only <paramref name="rows"/>.</summary>
-    public InsertMsg WithRows(List<InsertRowData> rows) => new()
+    public RowsMsg<TRow> WithRows(List<TRow> rows)
     {
-        Id = Id,
-        BeginTs = BeginTs,
-        EndTs = EndTs,
-        TraceParent = TraceParent,
-        CollectionName = CollectionName,
-        PartitionName = PartitionName,
-        SegmentId = SegmentId,
-        Rows = rows,
-    };
+        var copy = CreateEmpty();
+        copy.Id = Id;
+        copy.BeginTs = BeginTs;
+        copy.EndTs = EndTs;
+        copy.TraceParent = TraceParent;
+        copy.CollectionName = CollectionName;
+        copy.PartitionName = PartitionName;
+        copy.Rows = rows;
+        CopyExtrasTo(copy);
+        return copy;
+    }
+
+    /// <summary>A new, empty message of the same type.</summary>
+    private protected abstract RowsMsg<TRow> CreateEmpty();
+
+    /// <summary>Copies the fields a subclass adds.</summary>
+    private protected virtual void CopyExtrasTo(RowsMsg<TRow> copy)
+    {
+    }
+}
+
+/// <summary>One inserted row: its id, timestamp, routing key and encoded data.</summary>
+public sealed record InsertRowData(long RowId, ulong Timestamp, uint HashKey, ReadOnlyMemory<byte> Data) : IRoutedRow;
+
+/// <summary>Inserts rows into a collection. Each row has its own hash key, so a repack may split the message.</summary>
+public sealed class InsertMsg : RowsMsg<InsertRowData>
+{
+    public override MsgType Type => MsgType.Insert;
+
+    public long SegmentId { get; set; }
+
+    private protected override RowsMsg<InsertRowData> CreateEmpty() => new InsertMsg();
+
+    private protected override void CopyExtrasTo(RowsMsg<InsertRowData> copy) => ((InsertMsg)copy).SegmentId = SegmentId;
 
     private protected override void WriteBody(MsgEnvelope envelope)
     {
@@ -61,37 +101,14 @@ public sealed class InsertMsg : TsMsg
 }
 
 /// <summary>One deleted row: its primary key, timestamp and routing key.</summary>
-public sealed record DeleteRowData(ReadOnlyMemory<byte> PrimaryKey, ulong Timestamp, uint HashKey);
+public sealed record DeleteRowData(ReadOnlyMemory<byte> PrimaryKey, ulong Timestamp, uint HashKey) : IRoutedRow;
 
 /// <summary>Deletes rows by primary key. It is routed, and split, by each row's key.</summary>
-public sealed class DeleteMsg : TsMsg
+public sealed class DeleteMsg : RowsMsg<DeleteRowData>
 {
     public override MsgType Type => MsgType.Delete;
 
-    public string CollectionName { get; set; } = "";
-
-    public string PartitionName { get; set; } = "";
-
-    public List<DeleteRowData> Rows { get; set; } = [];
-
-    /// <summary>The rows' hash keys, in row order.</summary>
-    public override IReadOnlyList<uint> HashKeys
-    {
-        get => Rows.Select(r => r.HashKey).ToArray();
-        set { /* Derived from the rows. */ }
-    }
-
-    /// <summary>A copy of this message with only <paramref name="rows"/>.</summary>
-    public DeleteMsg WithRows(List<DeleteRowData> rows) => new()
-    {
-        Id = Id,
-        BeginTs = BeginTs,
-        EndTs = EndTs,
-        TraceParent = TraceParent,
-        CollectionName = CollectionName,
-        PartitionName = PartitionName,
-        Rows = rows,
-    };
+    private protected override RowsMsg<DeleteRowData> CreateEmpty() => new DeleteMsg();
 
     private protected override void WriteBody(MsgEnvelope envelope)
     {

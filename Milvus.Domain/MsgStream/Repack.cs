@@ -32,18 +32,11 @@ public static class RepackFuncs
             var keys = hashKeys[i];
             switch (msg)
             {
-                case InsertMsg insert:
-                    RequireRowKeys(msg, keys, insert.Rows.Count);
-                    foreach (var group in insert.Rows.Select((row, r) => (row, channel: keys[r])).GroupBy(x => x.channel))
+                case ISplittableMsg rows:
+                    RequireRowKeys(msg, keys, rows.RowCount);
+                    foreach (var group in Enumerable.Range(0, rows.RowCount).GroupBy(r => keys[r]))
                     {
-                        Add(result, group.Key, insert.WithRows(group.Select(x => x.row).ToList()));
-                    }
-                    break;
-                case DeleteMsg delete:
-                    RequireRowKeys(msg, keys, delete.Rows.Count);
-                    foreach (var group in delete.Rows.Select((row, r) => (row, channel: keys[r])).GroupBy(x => x.channel))
-                    {
-                        Add(result, group.Key, delete.WithRows(group.Select(x => x.row).ToList()));
+                        Add(result, group.Key, rows.WithRowsAt([.. group]));
                     }
                     break;
                 default:
