@@ -21,6 +21,7 @@ public abstract partial class Allocator<T> : IAsyncDisposable
     private Task? _loop;
     private bool _closed;
     private long _fetchCount;
+    private int _refillRequested;
 
     protected Allocator(string role, int queueCapacity, ILogger? logger)
     {
@@ -110,6 +111,21 @@ public abstract partial class Allocator<T> : IAsyncDisposable
     /// <summary>Takes <paramref name="count"/> from the cache when it holds enough. Thread-safe.</summary>
     protected abstract bool TryTake(uint count, out T result);
 
+    /// <summary>
+    /// Asks the loop to fetch ahead, before the cache runs dry, so that callers keep being served from it while
+    /// the fetch is in flight. Cheap and safe to call often: at most one such request waits at a time.
+    /// </summary>
+    protected void RequestRefill()
+    {
+        if (Interlocked.CompareExchange(ref _refillRequested, 1, 0) == 0 && !_requests.Writer.TryWrite(Request.Refill))
+        {
+            Volatile.Write(ref _refillRequested, 0);
+        }
+    }
+
+    /// <summary>Whether a requested refill is still worth a fetch when the loop gets to it.</summary>
+    protected virtual bool NeedsRefill() => false;
+
     /// <summary>Fetches at least enough for <paramref name="need"/> (as much as one fetch may) into the cache.</summary>
     protected abstract Task FetchAsync(long need, CancellationToken cancellationToken);
 
@@ -123,9 +139,22 @@ public abstract partial class Allocator<T> : IAsyncDisposable
         {
             while (await _requests.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
+                var refill = false;
                 while (_requests.Reader.TryRead(out var request))
                 {
-                    pending.Add(request);
+                    if (ReferenceEquals(request, Request.Refill))
+                    {
+                        refill = true;
+                    }
+                    else
+                    {
+                        pending.Add(request);
+                    }
+                }
+                if (refill)
+                {
+                    Volatile.Write(ref _refillRequested, 0);
+                    await RefillAsync(stopping).ConfigureAwait(false);
                 }
                 while (ServeFromCache(pending) > 0)
                 {
@@ -156,6 +185,28 @@ public abstract partial class Allocator<T> : IAsyncDisposable
     }
 
     /// <summary>Serves waiting requests in order from the cache; returns how many still wait.</summary>
+    private async Task RefillAsync(CancellationToken stopping)
+    {
+        if (!NeedsRefill())
+        {
+            return;
+        }
+        try
+        {
+            await FetchAsync(0, stopping).ConfigureAwait(false);
+            Interlocked.Increment(ref _fetchCount);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // Nobody waits on a refill: the next caller that finds the cache empty fetches, and sees any error.
+            Log.FetchFailed(_logger, ex, Role, 0);
+        }
+    }
+
     private int ServeFromCache(List<Request> pending)
     {
         pending.RemoveAll(r => r.Completion.Task.IsCompleted);
@@ -193,6 +244,9 @@ public abstract partial class Allocator<T> : IAsyncDisposable
 
     private sealed class Request(uint count)
     {
+        /// <summary>The marker of a refill ahead of need; nobody waits on it.</summary>
+        public static Request Refill { get; } = new(0);
+
         public uint Count { get; } = count;
 
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -17,6 +17,7 @@ public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampA
     private readonly ITimestampAllocator _source;
     private readonly TimeProvider _time;
     private readonly uint _prefetch;
+    private readonly ulong _lowWater;
     private readonly Lock _gate = new();
     private ulong _next;
     private ulong _end;
@@ -39,6 +40,8 @@ public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampA
         _source = source;
         _time = time;
         _prefetch = prefetch;
+        // An allocator that fetches exactly what waits (prefetch 1) never fetches ahead.
+        _lowWater = prefetch > 1 ? prefetch / 4 : 0;
     }
 
     /// <summary>How long a fetched batch may be handed out.</summary>
@@ -59,17 +62,32 @@ public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampA
 
     protected override bool TryTake(uint count, out HybridTimestamp result)
     {
+        bool low;
         lock (_gate)
         {
-            if (_end - _next >= count && _time.GetElapsedTime(_fetchedAt) < MaxAge)
+            if (_end - _next < count || _time.GetElapsedTime(_fetchedAt) >= MaxAge)
             {
-                result = new HybridTimestamp(_next);
-                _next += count;
-                return true;
+                result = default;
+                return false;
             }
+            result = new HybridTimestamp(_next);
+            _next += count;
+            low = _end - _next < _lowWater;
         }
-        result = default;
-        return false;
+        if (low)
+        {
+            // A quarter of the batch is left: fetch the next one now, so no caller waits on an empty cache.
+            RequestRefill();
+        }
+        return true;
+    }
+
+    protected override bool NeedsRefill()
+    {
+        lock (_gate)
+        {
+            return _end - _next < _lowWater;
+        }
     }
 
     protected override async Task FetchAsync(long need, CancellationToken cancellationToken)

@@ -122,6 +122,48 @@ public sealed class AllocatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheTimestampAllocatorFetchesTheNextBatchBeforeTheCacheRunsDry()
+    {
+        var source = new CountingSource(oracle: _oracle);
+        await using var allocator = new TimestampAllocator(source, _time, TimeSpan.FromMilliseconds(50), prefetch: 100);
+        allocator.Start();
+
+        var last = await allocator.AllocOneAsync();
+        for (var i = 0; i < 75; i++)
+        {
+            var next = await allocator.AllocOneAsync();
+            Assert.True(next > last);
+            last = next;
+        }
+        // 24 of the first 100 are left: below a quarter, so a second fetch starts with nobody waiting for it.
+        using var timeout = new CancellationTokenSource(Patience);
+        while (source.Counts.Count < 2)
+        {
+            await Task.Delay(1, timeout.Token);
+        }
+        Assert.Equal([100u, 100u], source.Counts);
+        for (var i = 0; i < 50; i++)
+        {
+            var next = await allocator.AllocOneAsync();
+            Assert.True(next > last);
+            last = next;
+        }
+    }
+
+    [Fact]
+    public async Task AnExactBatchingTimestampAllocatorNeverFetchesAhead()
+    {
+        var source = new CountingSource(oracle: _oracle);
+        await using var allocator = new TimestampAllocator(source, _time, TimeSpan.FromMilliseconds(50), prefetch: 1);
+        allocator.Start();
+
+        await allocator.AllocAsync(10);
+        await allocator.AllocOneAsync();
+
+        Assert.Equal([10u, 1u], source.Counts);
+    }
+
+    [Fact]
     public async Task CleanCacheMakesTheNextRequestFetchAgain()
     {
         var source = new CountingSource(oracle: _oracle);
