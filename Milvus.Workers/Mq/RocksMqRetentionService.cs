@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.RocksMq;
+using Milvus.Workers.Hosting;
 
 namespace Milvus.Workers.Mq;
 
@@ -14,38 +14,11 @@ public sealed partial class RocksMqRetentionService(
     RocksMq mq,
     IOptions<RocksMqOptions> options,
     TimeProvider time,
-    ILogger<RocksMqRetentionService> logger) : BackgroundService
+    ILogger<RocksMqRetentionService> logger) : PeriodicService(time)
 {
-    private PeriodicTimer? _timer;
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds);
 
-    /// <summary>Creates the timer before the loop starts, so that the first interval counts from the start.</summary>
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        _timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds), time);
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override void Dispose()
-    {
-        _timer?.Dispose();
-        base.Dispose();
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var timer = _timer ?? throw new InvalidOperationException("The retention service was not started.");
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override Task OnTickAsync(CancellationToken stoppingToken) => RunOnceAsync(stoppingToken);
 
     /// <summary>One pass, with its failures logged rather than thrown.</summary>
     internal async Task RunOnceAsync(CancellationToken cancellationToken)

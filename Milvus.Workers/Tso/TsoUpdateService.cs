@@ -1,43 +1,17 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Tso;
+using Milvus.Workers.Hosting;
 
 namespace Milvus.Workers.Tso;
 
 /// <summary>
 /// Calls <see cref="TsoComponent.TickAsync"/> every <see cref="TsoOptions.UpdateIntervalMs"/> on the injected
 /// <see cref="TimeProvider"/>'s timer, which moves the oracle's physical part to the wall clock and keeps the
-/// saved windows ahead. The timer starts in <see cref="StartAsync"/>, so the first period counts from there.
+/// saved windows ahead. The first period counts from the start.
 /// </summary>
-public sealed class TsoUpdateService(TsoComponent component, IOptions<TsoOptions> options, TimeProvider time) : BackgroundService
+public sealed class TsoUpdateService(TsoComponent component, IOptions<TsoOptions> options, TimeProvider time) : PeriodicService(time)
 {
-    private PeriodicTimer? _timer;
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.UpdateIntervalMs);
 
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        _timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.UpdateIntervalMs), time);
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override void Dispose()
-    {
-        _timer?.Dispose();
-        base.Dispose();
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var timer = _timer ?? throw new InvalidOperationException("The updater runs only through StartAsync.");
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                await component.TickAsync(stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override Task OnTickAsync(CancellationToken stoppingToken) => component.TickAsync(stoppingToken);
 }
