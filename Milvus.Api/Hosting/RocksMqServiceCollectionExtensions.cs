@@ -32,6 +32,7 @@ public static class RocksMqServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<RocksMq>>()));
         services.AddSingleton<IMqClient>(sp => sp.GetRequiredService<RocksMq>());
+        services.AddSingleton<Domain.MsgStream.Streams.MsgStreamFactory>();
         services.AddSingleton<RocksMqComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<RocksMqComponent>());
         services.AddHostedService<RocksMqRetentionService>();
