@@ -1,0 +1,322 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain;
+using Milvus.Domain.Mq;
+using Milvus.Domain.MsgStream;
+using Milvus.Domain.MsgStream.Streams;
+
+namespace Milvus.Tests.MsgStream.Streams;
+
+/// <summary>
+/// The message-stream contract, over whichever <see cref="IMqClient"/> a subclass starts: every backend runs the
+/// same assertions. Channel and subscription names are unique per test, so a shared server is fine.
+/// </summary>
+public abstract class MsgStreamContractTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly List<IMsgStream> _streams = [];
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
+
+    private IMqClient _mq = null!;
+    private MsgStreamFactory _factory = null!;
+
+    /// <summary>Starts the queue the streams run on.</summary>
+    protected abstract Task<IMqClient> StartMqAsync();
+
+    /// <summary>Stops the queue after the streams are closed.</summary>
+    protected abstract Task StopMqAsync();
+
+    public async Task InitializeAsync()
+    {
+        _mq = await StartMqAsync();
+        _factory = new MsgStreamFactory(_mq, TimeProvider.System, NullLoggerFactory.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var stream in _streams)
+        {
+            await stream.DisposeAsync();
+        }
+        await StopMqAsync();
+    }
+
+    [Fact]
+    public async Task TheTimeTickedStreamReleasesMilvusScenarioPacksAndASeekingSubscriptionResumesAtTheThirdPack()
+    {
+        var channels = Channels(2);
+        var producer = await ProducerAsync(channels);
+        await producer.BroadcastAsync(Pack(Tick(0)));
+        await producer.ProduceAsync(Pack(Data(1, channel: 0), Data(3, channel: 1), Data(19, channel: 0)));
+        await producer.BroadcastAsync(Pack(Tick(5)));
+        await producer.ProduceAsync(Pack(Data(14, channel: 1), Data(9, channel: 0)));
+        await producer.BroadcastAsync(Pack(Tick(11)));
+        await producer.ProduceAsync(Pack(Data(12, channel: 0), Data(13, channel: 1)));
+        await producer.BroadcastAsync(Pack(Tick(15)));
+        await producer.BroadcastAsync(Pack(Tick(20)));
+
+        var consumer = await ConsumerAsync(channels, tt: true);
+        consumer.Start();
+        var packs = await ConsumePacksAsync(consumer, 4);
+
+        Assert.Equal([(0UL, 5UL), (5UL, 11UL), (11UL, 15UL), (15UL, 20UL)], packs.Select(p => (p.BeginTs, p.EndTs)));
+        Assert.Equal([[1UL, 3UL], [9UL], [12UL, 13UL, 14UL], [19UL]], packs.Select(EndTimestamps));
+        for (var i = 1; i < packs.Count; i++)
+        {
+            Assert.Equal(packs[i - 1].EndPositions, packs[i].StartPositions);
+        }
+        Assert.All(packs, p => Assert.Equal(channels, p.EndPositions.Select(e => e.ChannelName)));
+
+        var resumed = await ConsumerAsync(channels, tt: true, subName: Name("resumed"));
+        await resumed.SeekAsync(packs[2].StartPositions);
+        resumed.Start();
+        var again = await ConsumePacksAsync(resumed, 2);
+
+        Assert.Equal([[12UL, 13UL, 14UL], [19UL]], again.Select(EndTimestamps));
+        Assert.Equal([(11UL, 15UL), (15UL, 20UL)], again.Select(p => (p.BeginTs, p.EndTs)));
+    }
+
+    [Fact]
+    public async Task AMessageWrittenTwiceIntoOneTickIsDeliveredOnce()
+    {
+        var channels = Channels(1);
+        var producer = await ProducerAsync(channels);
+        await producer.ProduceAsync(Pack(Data(2, channel: 0, id: 7)));
+        await producer.ProduceAsync(Pack(Data(2, channel: 0, id: 7), Data(3, channel: 0, id: 8)));
+        await producer.BroadcastAsync(Pack(Tick(5)));
+
+        var consumer = await ConsumerAsync(channels, tt: true);
+        consumer.Start();
+        var pack = Assert.Single(await ConsumePacksAsync(consumer, 1));
+
+        Assert.Equal([7L, 8L], pack.Msgs.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task MessagesLaterThanTheTickWaitForALaterPack()
+    {
+        var channels = Channels(2);
+        var producer = await ProducerAsync(channels);
+        await producer.ProduceAsync(Pack(Data(4, channel: 0), Data(8, channel: 1)));
+        await producer.BroadcastAsync(Pack(Tick(5)));
+        await producer.BroadcastAsync(Pack(Tick(10)));
+
+        var consumer = await ConsumerAsync(channels, tt: true);
+        consumer.Start();
+        var packs = await ConsumePacksAsync(consumer, 2);
+
+        Assert.Equal([[4UL], [8UL]], packs.Select(EndTimestamps));
+        // Channel 1's end position after the first pack points at its unsolved message, at the first pack's tick.
+        var held = packs[0].EndPositions[1];
+        Assert.Equal((channels[1], 5UL), (held.ChannelName, held.Timestamp));
+        Assert.Equal(packs[1].Msgs[0].Position!.MsgId, held.MsgId);
+    }
+
+    [Fact]
+    public async Task ASubscriptionAtTheLatestPositionSeesOnlyLaterMessages()
+    {
+        var channels = Channels(2);
+        var producer = await ProducerAsync(channels);
+        await producer.ProduceAsync(Pack(Data(1, channel: 0), Data(2, channel: 1)));
+
+        var consumer = await ConsumerAsync(channels, tt: false, position: MqStartPosition.Latest);
+        consumer.Start();
+        await producer.ProduceAsync(Pack(Data(3, channel: 1)));
+        var pack = Assert.Single(await ConsumePacksAsync(consumer, 1));
+
+        Assert.Equal([3UL], EndTimestamps(pack));
+        Assert.Equal(channels[1], Assert.Single(pack.StartPositions).ChannelName);
+    }
+
+    [Fact]
+    public async Task TheDefaultRepackSendsEachMessageAndEachInsertRowToTheChannelOfItsKey()
+    {
+        var channels = Channels(3);
+        var producer = await ProducerAsync(channels);
+        var msgs = Enumerable.Range(0, 9).Select(k => (TsMsg)new PayloadMsg(MsgType.Search) { Id = k, BeginTs = 1, EndTs = 1, HashKeys = [(uint)k] }).ToList();
+        var insert = new InsertMsg
+        {
+            Id = 100,
+            BeginTs = 2,
+            EndTs = 2,
+            Rows = [new(1, 2, 4, new byte[] { 1 }), new(2, 2, 5, new byte[] { 2 }), new(3, 2, 7, new byte[] { 3 })],
+        };
+
+        var positions = await producer.ProduceAsync(MsgPack.Of([.. msgs, insert]));
+        var consumer = await ConsumerAsync(channels, tt: false);
+        consumer.Start();
+        var received = (await ConsumeMsgsAsync(consumer, 11)).ToList();
+
+        Assert.Equal(11, positions.Count);
+        Assert.All(received.OfType<PayloadMsg>(), m => Assert.Equal(channels[(int)(m.Id % 3)], m.Position!.ChannelName));
+        var rows = received.OfType<InsertMsg>().ToDictionary(m => m.Position!.ChannelName, m => m.Rows.Select(r => r.RowId).ToArray());
+        Assert.Equal(new long[] { 1, 3 }, rows[channels[1]]);
+        Assert.Equal(new long[] { 2 }, rows[channels[2]]);
+        Assert.DoesNotContain(channels[0], rows.Keys);
+    }
+
+    [Fact]
+    public async Task ACustomRepackFunctionReplacesTheDefault()
+    {
+        var channels = Channels(2);
+        var producer = await ProducerAsync(channels);
+        producer.SetRepackFunc((msgs, _) => new Dictionary<int, MsgPack> { [1] = MsgPack.Of(msgs) });
+
+        var positions = await producer.ProduceAsync(Pack(Data(1, channel: 0), Data(2, channel: 0)));
+
+        Assert.All(positions, p => Assert.Equal(channels[1], p.ChannelName));
+        Assert.Null(await _mq.GetLatestMsgIdAsync(channels[0]));
+        Assert.Equal(positions[^1].MsgId, await _mq.GetLatestMsgIdAsync(channels[1]));
+    }
+
+    [Fact]
+    public async Task ABroadcastReachesEveryChannel()
+    {
+        var channels = Channels(3);
+        var producer = await ProducerAsync(channels);
+
+        var positions = await producer.BroadcastAsync(Pack(Data(6, channel: 0, id: 42)));
+        var consumer = await ConsumerAsync(channels, tt: false);
+        consumer.Start();
+        var received = await ConsumeMsgsAsync(consumer, 3);
+
+        Assert.Equal(channels, positions.Select(p => p.ChannelName));
+        Assert.Equal(channels.Order(), received.Select(m => m.Position!.ChannelName).Order());
+        Assert.All(received, m => Assert.Equal(42L, m.Id));
+    }
+
+    [Fact]
+    public async Task ProducingBeforeAsProducerAndBroadcastingAnEmptyPackAreInvalidWhileAnEmptyProduceDoesNothing()
+    {
+        var channels = Channels(1);
+        var stream = Track(_factory.NewMsgStream());
+
+        var early = await Assert.ThrowsAsync<MsgStreamException>(() => stream.ProduceAsync(Pack(Data(1, channel: 0))));
+        await stream.AsProducerAsync(channels);
+        var empty = await Assert.ThrowsAsync<MsgStreamException>(() => stream.BroadcastAsync(new MsgPack()));
+        var nothing = await stream.ProduceAsync(new MsgPack());
+
+        Assert.Equal(ErrorKind.Invalid, early.Kind);
+        Assert.Equal(ErrorKind.Invalid, empty.Kind);
+        Assert.Empty(nothing);
+        Assert.Null(await _mq.GetLatestMsgIdAsync(channels[0]));
+    }
+
+    [Fact]
+    public async Task SeekingAPlainStreamResumesAtThePositionInclusively()
+    {
+        var channels = Channels(1);
+        var producer = await ProducerAsync(channels);
+        var positions = await producer.ProduceAsync(Pack(Data(1, channel: 0), Data(2, channel: 0), Data(3, channel: 0)));
+
+        var consumer = await ConsumerAsync(channels, tt: false);
+        await consumer.SeekAsync([positions[1]]);
+        consumer.Start();
+
+        Assert.Equal([2UL, 3UL], (await ConsumeMsgsAsync(consumer, 2)).Select(m => m.EndTs));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClosingAStreamEndsAPendingConsumeAndCompletesItsChannel(bool tt)
+    {
+        var consumer = await ConsumerAsync(Channels(2), tt);
+        consumer.Start();
+        var pending = consumer.ConsumeAsync();
+
+        Assert.False(pending.IsCompleted);
+        await consumer.CloseAsync();
+
+        Assert.Null(await pending.WaitAsync(Patience));
+        await consumer.Chan().Completion.WaitAsync(Patience);
+        Assert.True(consumer.Chan().Completion.IsCompletedSuccessfully);
+        await Assert.ThrowsAsync<MsgStreamException>(() => consumer.AsProducerAsync(Channels(1)));
+    }
+
+    [Fact]
+    public async Task BytesThatAreNotAMessageFailTheStreamWithTheUnmarshalError()
+    {
+        var channels = Channels(1);
+        await _mq.CreateChannelAsync(channels[0]);
+        await _mq.ProduceAsync(channels[0], [new byte[] { 0xff, 0xff, 0xff }]);
+
+        var consumer = await ConsumerAsync(channels, tt: true);
+        consumer.Start();
+
+        await Assert.ThrowsAsync<MsgUnmarshalException>(() => consumer.ConsumeAsync(Patience));
+        await Assert.ThrowsAsync<MsgUnmarshalException>(() => consumer.Chan().Completion.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task AConsumeWithAWaitBoundReturnsNullWhenNothingComes()
+    {
+        var time = new FakeTimeProvider();
+        var consumer = Track(new MsgStreamFactory(_mq, time, NullLoggerFactory.Instance).NewMsgStream());
+        await consumer.AsConsumerAsync(Channels(1), Name("sub"), MqStartPosition.Earliest);
+        consumer.Start();
+
+        var waiting = consumer.ConsumeAsync(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Null(await waiting.WaitAsync(Patience));
+    }
+
+    private string[] Channels(int count) => [.. Enumerable.Range(0, count).Select(i => Name($"ch{i}"))];
+
+    private string Name(string suffix) => $"{_prefix}-{suffix}";
+
+    private IMsgStream Track(IMsgStream stream)
+    {
+        _streams.Add(stream);
+        return stream;
+    }
+
+    private async Task<IMsgStream> ProducerAsync(string[] channels)
+    {
+        var stream = Track(_factory.NewMsgStream());
+        await stream.AsProducerAsync(channels);
+        return stream;
+    }
+
+    private async Task<IMsgStream> ConsumerAsync(string[] channels, bool tt, MqStartPosition position = MqStartPosition.Earliest, string? subName = null)
+    {
+        var stream = Track(tt ? _factory.NewTtMsgStream() : _factory.NewMsgStream());
+        await stream.AsConsumerAsync(channels, subName ?? Name("sub"), position);
+        return stream;
+    }
+
+    private static async Task<List<MsgPack>> ConsumePacksAsync(IMsgStream stream, int count)
+    {
+        var packs = new List<MsgPack>();
+        while (packs.Count < count)
+        {
+            packs.Add(await stream.ConsumeAsync(Patience) ?? throw new TimeoutException($"Only {packs.Count} of {count} packs came."));
+        }
+        return packs;
+    }
+
+    private static async Task<List<TsMsg>> ConsumeMsgsAsync(IMsgStream stream, int count)
+    {
+        var msgs = new List<TsMsg>();
+        while (msgs.Count < count)
+        {
+            var pack = await stream.ConsumeAsync(Patience) ?? throw new TimeoutException($"Only {msgs.Count} of {count} messages came.");
+            msgs.AddRange(pack.Msgs);
+        }
+        Assert.Equal(count, msgs.Count);
+        return msgs;
+    }
+
+    private static ulong[] EndTimestamps(MsgPack pack) => [.. pack.Msgs.Select(m => m.EndTs).Order()];
+
+    private static MsgPack Pack(params TsMsg[] msgs) => MsgPack.Of(msgs);
+
+    private static TimeTickMsg Tick(ulong timestamp) => TimeTickMsg.At(timestamp);
+
+    private static PayloadMsg Data(ulong timestamp, uint channel, long? id = null) =>
+        new(MsgType.Search) { Id = id ?? (long)timestamp, BeginTs = timestamp, EndTs = timestamp, HashKeys = [channel] };
+}
