@@ -15,15 +15,14 @@ internal static class MsgStreamBench
     public static MsgStreamFactory Factory(IMqClient mq) =>
         new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(ReadBatchSize: PerTick));
 
-    /// <summary><paramref name="count"/> messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
+    /// <summary><paramref name="count"/> one-row Insert messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
     public static List<TsMsg> Msgs(int count, ulong firstTs) =>
-        [.. RocksMqBench.Payloads(count, 1024).Select((p, i) => (TsMsg)new PayloadMsg(MsgType.Insert)
+        [.. RocksMqBench.Payloads(count, 1024).Select((p, i) => (TsMsg)new InsertMsg
         {
             Id = (long)firstTs + i,
             BeginTs = firstTs + (ulong)i,
             EndTs = firstTs + (ulong)i,
-            HashKeys = [0],
-            Payload = p,
+            Rows = [new InsertRowData((long)firstTs + i, firstTs + (ulong)i, 0, p)],
         })];
 
     public static ReadOnlyMemory<byte>[] Marshal(IEnumerable<TsMsg> msgs) => [.. msgs.Select(m => (ReadOnlyMemory<byte>)m.Marshal())];

@@ -30,7 +30,8 @@ public interface IMsgStream : IAsyncDisposable
     /// Makes the stream consume <paramref name="channels"/> as subscription <paramref name="subName"/>: one consumer
     /// group named <paramref name="subName"/> per channel, created (with the channel if needed) at
     /// <paramref name="position"/>. A group that exists already resumes where it stopped; the position only
-    /// applies to a new one.
+    /// applies to a new one. A group's persisted position runs ahead of what a time-ticked stream has released (it
+    /// holds later messages back), so to resume exactly after a restart, seek to the last pack's end positions.
     /// </summary>
     /// <exception cref="MsgStreamException">The stream is already a consumer, started or closed, or the list is empty or repeats a name.</exception>
     /// <exception cref="MqInvalidNameException">A channel or the subscription name is not valid.</exception>

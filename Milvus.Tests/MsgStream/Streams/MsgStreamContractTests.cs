@@ -217,6 +217,38 @@ public abstract class MsgStreamContractTests : IAsyncLifetime
         Assert.Equal([2UL, 3UL], (await ConsumeMsgsAsync(consumer, 2)).Select(m => m.EndTs));
     }
 
+    [Fact]
+    public async Task AnExistingSubscriptionResumesWhereItStoppedWhateverTheStartPosition()
+    {
+        var channels = Channels(1);
+        var producer = await ProducerAsync(channels);
+        await producer.ProduceAsync(Pack(Data(1, channel: 0)));
+        var first = await ConsumerAsync(channels, tt: false);
+        first.Start();
+        Assert.Equal([1UL], (await ConsumeMsgsAsync(first, 1)).Select(m => m.EndTs));
+        await first.CloseAsync();
+
+        await producer.ProduceAsync(Pack(Data(2, channel: 0)));
+        var second = await ConsumerAsync(channels, tt: false, position: MqStartPosition.Earliest);
+        second.Start();
+
+        Assert.Equal([2UL], (await ConsumeMsgsAsync(second, 1)).Select(m => m.EndTs));
+    }
+
+    [Fact]
+    public async Task SeekingToAChannelTheStreamDoesNotConsumeOrAfterStartIsInvalid()
+    {
+        var channels = Channels(2);
+        var consumer = await ConsumerAsync([channels[0]], tt: true);
+
+        var foreign = await Assert.ThrowsAsync<MsgStreamException>(() => consumer.SeekAsync([new MsgPosition(channels[1], 1, "x", 0)]));
+        consumer.Start();
+        var late = await Assert.ThrowsAsync<MsgStreamException>(() => consumer.SeekAsync([new MsgPosition(channels[0], 1, "x", 0)]));
+
+        Assert.Contains(channels[1], foreign.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorKind.Invalid, late.Kind);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
