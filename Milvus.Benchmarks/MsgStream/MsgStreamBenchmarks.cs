@@ -72,7 +72,8 @@ public class MsgStreamProduceBenchmarks
 /// <summary>
 /// Consume 20,000 1 KiB messages (and 20 time ticks) from the start of a channel: raw
 /// <see cref="IMqClient.ConsumeAsync"/> n = 1000, next to a plain MsgStream and a time-ticked MsgStream (which also
-/// decode every message and, for the time-ticked one, align them into 20 packs).
+/// decode every message and, for the time-ticked one, align them into 20 packs), and next to a raw consume that
+/// also unmarshals each message, which shows what the streams add beyond decoding.
 /// </summary>
 [MemoryDiagnoser]
 public class MsgStreamConsumeBenchmarks
@@ -81,6 +82,7 @@ public class MsgStreamConsumeBenchmarks
     private const string Channel = "consume";
 
     private RocksMqBench _bench = null!;
+    private readonly UnmarshalDispatcher _dispatcher = new();
     private MsgStreamFactory _factory = null!;
 
     [GlobalSetup]
@@ -108,6 +110,22 @@ public class MsgStreamConsumeBenchmarks
         for (var batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick); batch.Count > 0; batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick))
         {
             count += batch.Count;
+        }
+        return count;
+    }
+
+    [Benchmark(Description = "raw consume n=1000 + unmarshal")]
+    public async Task<int> RawConsumeAndUnmarshal()
+    {
+        await _bench.Mq.SeekToAsync(Channel, "bench", MqStartPosition.Earliest);
+        var count = 0;
+        for (var batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick); batch.Count > 0; batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick))
+        {
+            foreach (var message in batch)
+            {
+                _ = _dispatcher.Unmarshal(message.Payload);
+                count++;
+            }
         }
         return count;
     }
