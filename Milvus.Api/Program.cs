@@ -50,7 +50,7 @@ builder.Services.AddHealthChecks()
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
-builder.Services.AddMilvusRocksMq();
+builder.Services.AddMilvusMq();
 
 var app = builder.Build();
 

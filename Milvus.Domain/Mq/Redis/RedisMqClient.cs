@@ -43,6 +43,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     private readonly RedisValue _wakeChannelName;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
+    private readonly MqMetrics _metrics = new("redis");
     private volatile bool _subscribed;
 
     /// <summary>
@@ -74,6 +75,9 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(configuration)).ConfigureAwait(false);
         return new RedisMqClient(connection, rootPath, time, logger, ownsConnection: true);
     }
+
+    /// <summary>What every key of this queue starts with: the hash tag made from the root path.</summary>
+    public string KeyPrefix => _keyPrefix;
 
     /// <summary>The Redis key of a channel's stream.</summary>
     public RedisKey StreamKey(string channel) => _keyPrefix + "stream/" + channel;
@@ -176,9 +180,11 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         args[0] = channel;
         args[1] = _wakeChannelName;
         args[2] = RedisMqIds.MaxSeq;
+        var bytes = 0L;
         for (var i = 0; i < payloads.Count; i++)
         {
             args[i + 3] = payloads[i];
+            bytes += payloads[i].Length;
         }
         var result = await RunAsync(RedisMqScripts.Produce, [_registry, _lastId, StreamKey(channel)], args, cancellationToken).ConfigureAwait(false);
         if (result.Resp2Type == ResultType.Integer)
@@ -193,6 +199,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             ids[i] = firstId + i;
         }
+        _metrics.Produced(ids.Length, bytes);
         Notify(channel);
         return ids;
     }
@@ -305,6 +312,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             var payload = entry.Values.Length > 0 && entry.Values[0].Name == PayloadField ? (byte[]?)entry.Values[0].Value ?? [] : [];
             messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry.Id!), payload);
         }
+        _metrics.Consumed(messages.Length);
         return messages;
     }
 
