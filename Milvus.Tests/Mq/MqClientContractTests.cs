@@ -321,6 +321,18 @@ public abstract class MqClientContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DestroyingAGroupWakesItsWaitingConsumerWithNotFound()
+    {
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+
+        var waiting = Mq.ConsumeAsync("ch", "g", 1, TimeSpan.FromMinutes(10));
+        await Mq.DestroyConsumerGroupAsync("ch", "g");
+
+        await Assert.ThrowsAsync<MqGroupNotFoundException>(() => waiting.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task ConcurrentProducersAndConsumersOnSeveralChannelsSeeEveryMessageOnceAndInOrder()
     {
         const int channels = 4;

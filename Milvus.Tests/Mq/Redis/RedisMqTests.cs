@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Milvus.Domain;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
@@ -105,6 +106,25 @@ public sealed class RedisMqTests : IAsyncLifetime
         Assert.False(await db.KeyExistsAsync(Mq.StreamKey("a")));
         Assert.Equal(1, await db.StreamLengthAsync(Mq.StreamKey("a.b")));
         Assert.Equal(["a.b"], await Mq.ListChannelsAsync());
+    }
+
+    [Fact]
+    public async Task AConsumerOnOneClientWakesByPubSubWhenAnotherClientProduces()
+    {
+        // The waiting client's clock never moves, so its periodic look never fires: only the wake-up can end the wait.
+        var frozen = new FakeTimeProvider();
+        await using var waiter = await RedisMqClient.ConnectAsync(TestServers.Redis, _host.RootPath, frozen);
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+
+        for (var round = 0; round < 20; round++)
+        {
+            var waiting = waiter.ConsumeAsync("ch", "g", 10, TimeSpan.FromMinutes(10));
+            await Mq.ProduceAsync("ch", MqClientContractTests.Payloads($"r{round}"));
+
+            var got = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal([$"r{round}"], MqClientContractTests.Texts(got));
+        }
     }
 
     [Fact]
