@@ -50,7 +50,8 @@ builder.Services.AddHealthChecks()
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
-builder.Services.AddMilvusRocksMq();
+builder.Services.AddMilvusMq();
+builder.Services.AddMilvusChannels();
 
 var app = builder.Build();
 
@@ -71,6 +72,7 @@ app.MapParamsApi();
 // Subsystem endpoints map here, one line each.
 app.MapTsoApi();
 app.MapMessagesApi();
+app.MapChannelsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

@@ -9,8 +9,8 @@ using Milvus.Domain.Params;
 namespace Milvus.Api.Endpoints;
 
 /// <summary>
-/// Channels and their messages at the message-queue level: create one named channel, list, destroy, produce,
-/// consumer groups, consume (with long poll) and seek. Payloads are base64; msg ids are JSON numbers.
+/// The messages of one channel at the message-queue level: produce, consumer groups, consume (with long poll)
+/// and seek. Creating, listing and destroying channels is <see cref="ChannelsApi"/>. Payloads are base64; msg ids are JSON numbers.
 /// </summary>
 public static class MessagesApi
 {
@@ -22,18 +22,6 @@ public static class MessagesApi
         var channels = app.MapGroup("/api/v1/channels").WithTags("Messages")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        channels.MapPut("/{channel}", CreateChannel)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .WithName("CreateNamedChannel")
-            .WithSummary("Creates one channel with a chosen name: 201, or 409 if it exists. An ownerDescription is accepted and validated; storing owners is the channel service's job (issue 6), so it is not kept here yet.");
-        channels.MapGet("/", ListChannels)
-            .WithName("ListChannels")
-            .WithSummary("Every channel name, in ordinal order.");
-        channels.MapPost("/destroy", DestroyChannels)
-            .WithValidation<DestroyChannelsRequest>()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithName("DestroyChannels")
-            .WithSummary("Destroys channels with their messages and groups, atomically: 404 if any name is unknown, and then nothing is destroyed.");
         channels.MapPost("/{channel}/messages", Produce)
             .WithValidation<ProduceRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -60,29 +48,6 @@ public static class MessagesApi
             .WithName("SeekConsumerGroup")
             .WithSummary("Moves the group: to msgId (inclusive, forwards or backwards; 404 if no such message is stored), or to position earliest or latest; 204.");
         return app;
-    }
-
-    /// <summary>Creates one channel with a chosen name.</summary>
-    public static async Task<Results<Created<ChannelNameResponse>, ValidationProblem>> CreateChannel(
-        string channel, PutChannelRequest? request, IMqClient mq, CancellationToken cancellationToken)
-    {
-        if (request?.OwnerDescription is { } owner && OwnerErrors(owner) is { Count: > 0 } errors)
-        {
-            return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
-        }
-        await mq.CreateChannelAsync(channel, cancellationToken);
-        return TypedResults.Created($"/api/v1/channels/{channel}", new ChannelNameResponse(channel));
-    }
-
-    /// <summary>Every channel name.</summary>
-    public static async Task<Ok<ChannelNamesResponse>> ListChannels(IMqClient mq, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new ChannelNamesResponse(await mq.ListChannelsAsync(cancellationToken)));
-
-    /// <summary>Destroys channels atomically.</summary>
-    public static async Task<NoContent> DestroyChannels(DestroyChannelsRequest request, IMqClient mq, CancellationToken cancellationToken)
-    {
-        await mq.DestroyChannelsAsync(request.ChannelNames!, cancellationToken);
-        return TypedResults.NoContent();
     }
 
     /// <summary>Produces a batch.</summary>
@@ -156,42 +121,7 @@ public static class MessagesApi
         return TypedResults.NoContent();
     }
 
-    private static Dictionary<string, string[]> OwnerErrors(OwnerDescriptionBody owner)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(owner.Role))
-        {
-            errors["ownerDescription.role"] = ["role must not be empty."];
-        }
-        foreach (var (field, value) in new[] { ("role", owner.Role), ("address", owner.Address), ("descriptionText", owner.DescriptionText) })
-        {
-            if (value is { Length: > OwnerDescriptionBody.MaxLength })
-            {
-                errors[$"ownerDescription.{field}"] = [$"{field} must be at most {OwnerDescriptionBody.MaxLength} characters."];
-            }
-        }
-        return errors;
-    }
 }
-
-/// <summary>Who owns a channel (seed 8.2).</summary>
-public sealed record OwnerDescriptionBody(string? Role, string? Address, string? DescriptionText)
-{
-    /// <summary>The longest value of each field.</summary>
-    public const int MaxLength = 4096;
-}
-
-/// <summary>The optional body of <c>PUT /api/v1/channels/{channel}</c>.</summary>
-public sealed record PutChannelRequest(OwnerDescriptionBody? OwnerDescription);
-
-/// <summary>One channel's name.</summary>
-public sealed record ChannelNameResponse(string ChannelName);
-
-/// <summary>Channel names.</summary>
-public sealed record ChannelNamesResponse(IReadOnlyList<string> ChannelNames);
-
-/// <summary>The channels to destroy.</summary>
-public sealed record DestroyChannelsRequest(List<string?>? ChannelNames);
 
 /// <summary>A batch of messages to produce.</summary>
 public sealed record ProduceRequest(List<ProduceMessage?>? Messages);
@@ -213,18 +143,6 @@ public sealed record ConsumedMessage(long MsgId, byte[] Payload);
 
 /// <summary>Where to move a group: a msg id, or earliest or latest.</summary>
 public sealed record SeekRequest(long? MsgId, MqStartPosition? Position);
-
-/// <summary>Checks a <see cref="DestroyChannelsRequest"/>.</summary>
-public sealed class DestroyChannelsRequestValidator : AbstractValidator<DestroyChannelsRequest>
-{
-    public DestroyChannelsRequestValidator()
-    {
-        RuleFor(r => r.ChannelNames).NotNull().WithMessage("channelNames is required.")
-            .Must(n => n is { Count: > 0 and <= MessagesApi.MaxBatch }).WithMessage($"channelNames must hold 1 to {MessagesApi.MaxBatch} names.");
-        RuleForEach(r => r.ChannelNames).Must(MqNames.IsValid)
-            .WithMessage((_, name) => $"'{name}' is not a valid channel name: use 1 to 255 letters, digits, '_', '-' or '.'.");
-    }
-}
 
 /// <summary>Checks a <see cref="ProduceRequest"/>.</summary>
 public sealed class ProduceRequestValidator : AbstractValidator<ProduceRequest>

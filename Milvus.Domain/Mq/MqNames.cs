@@ -21,6 +21,23 @@ public static partial class MqNames
         }
     }
 
+    /// <summary>Checks the arguments of <see cref="IMqClient.ConsumeAsync"/>.</summary>
+    /// <exception cref="MqInvalidNameException">A name is not valid.</exception>
+    /// <exception cref="MqInvalidArgumentException"><paramref name="n"/> is below 1 or <paramref name="wait"/> is negative.</exception>
+    public static void ValidateConsume(string channel, string group, int n, TimeSpan wait)
+    {
+        Validate(channel, "channel");
+        Validate(group, "group");
+        if (n < 1)
+        {
+            throw new MqInvalidArgumentException($"n must be at least 1, not {n}.");
+        }
+        if (wait < TimeSpan.Zero)
+        {
+            throw new MqInvalidArgumentException("The wait must not be negative.");
+        }
+    }
+
     [GeneratedRegex(Pattern, RegexOptions.CultureInvariant)]
     private static partial Regex NameRegex();
 }

@@ -2,37 +2,50 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.Redis;
+using Milvus.Tests.Infrastructure;
+using Milvus.Workers.Mq;
 
 namespace Milvus.Tests.Api;
 
-public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassFixture<MessagesApiTests.Fixture>
+/// <summary>The "Messages on one channel" routes, the same scenarios on every message-queue backend.</summary>
+public abstract class MessagesApiScenarios(GatewayFactory factory)
 {
-    private const int MaxMessageBytes = 1024;
+    protected const int MaxMessageBytes = 1024;
 
-    private readonly HttpClient _client = fixture.Factory.CreateClient();
+    protected GatewayFactory Factory { get; } = factory;
 
-    public sealed class Fixture : IDisposable
+    protected HttpClient Client { get; } = factory.CreateClient();
+
+    /// <summary>The gateway settings of these scenarios, with <paramref name="extra"/> on top.</summary>
+    public static Dictionary<string, string?> Settings(params (string Key, string? Value)[] extra)
     {
-        public GatewayFactory Factory { get; } = new(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Milvus:Limits:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-
-        public void Dispose() => Factory.Dispose();
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+        return settings;
     }
 
     [Fact]
     public async Task AChannelTakesMessagesThatAGroupConsumesAndSeeksThrough()
     {
-        var created = await _client.PutAsync("/api/v1/channels/round", null);
-        var duplicate = await _client.PutAsync("/api/v1/channels/round", null);
-        var produced = await _client.PostAsJsonAsync("/api/v1/channels/round/messages", new
+        var created = await Client.PutAsync("/api/v1/channels/round", null);
+        var duplicate = await Client.PutAsync("/api/v1/channels/round", null);
+        var produced = await Client.PostAsJsonAsync("/api/v1/channels/round/messages", new
         {
             messages = new object[] { new { payload = B64("a") }, new { payload = "" }, new { } },
         });
         using var ids = JsonDocument.Parse(await produced.Content.ReadAsStringAsync());
-        var group = await _client.PostAsJsonAsync("/api/v1/channels/round/groups", new { groupName = "g" });
-        var groupAgain = await _client.PostAsJsonAsync("/api/v1/channels/round/groups", new { groupName = "g", position = "latest" });
+        var group = await Client.PostAsJsonAsync("/api/v1/channels/round/groups", new { groupName = "g" });
+        var groupAgain = await Client.PostAsJsonAsync("/api/v1/channels/round/groups", new { groupName = "g", position = "latest" });
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         await GatewayBasicsTests.AssertProblem(duplicate, HttpStatusCode.Conflict);
@@ -42,7 +55,7 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
         var msgIds = ids.RootElement.GetProperty("msgIds").EnumerateArray().ToList();
         Assert.All(msgIds, id => Assert.Equal(JsonValueKind.Number, id.ValueKind));
         var idList = msgIds.Select(id => id.GetInt64()).ToList();
-        // The gateway's ids come from the global allocator: hybrid timestamps, far above a plain counter.
+        // The ids are global allocator ids (RocksMQ) or stream entry ids (Redis): far above a plain counter.
         Assert.All(idList, id => Assert.True(id > 1L << 40, $"{id} is not a global id"));
 
         var all = await Consume("round", "g", "n=10");
@@ -51,32 +64,32 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
         Assert.Equal(["a", "", ""], all.Select(m => m.Text));
         Assert.Empty(none);
 
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { msgId = idList[1] })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { msgId = idList[1] })).StatusCode);
         Assert.Equal([idList[1]], (await Consume("round", "g", "")).Select(m => m.MsgId));
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { position = "earliest" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { position = "earliest" })).StatusCode);
         Assert.Equal([idList[0]], (await Consume("round", "g", "n=1")).Select(m => m.MsgId));
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { position = "latest" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsJsonAsync("/api/v1/channels/round/groups/g/seek", new { position = "latest" })).StatusCode);
         Assert.Empty(await Consume("round", "g", "n=5"));
 
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync("/api/v1/channels/round/groups/g")).StatusCode);
-        await GatewayBasicsTests.AssertProblem(await _client.DeleteAsync("/api/v1/channels/round/groups/g"), HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/api/v1/channels/round/groups/g")).StatusCode);
+        await GatewayBasicsTests.AssertProblem(await Client.DeleteAsync("/api/v1/channels/round/groups/g"), HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task BadRequestsGetA4xxProblemAndChangeNothing()
     {
-        Assert.Equal(HttpStatusCode.Created, (await _client.PutAsync("/api/v1/channels/steady", null)).StatusCode);
-        var first = await _client.PostAsJsonAsync("/api/v1/channels/steady/messages", new { messages = new[] { new { payload = B64("only") } } });
+        Assert.Equal(HttpStatusCode.Created, (await Client.PutAsync("/api/v1/channels/steady", null)).StatusCode);
+        var first = await Client.PostAsJsonAsync("/api/v1/channels/steady/messages", new { messages = new[] { new { payload = B64("only") } } });
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsJsonAsync("/api/v1/channels/steady/groups", new { groupName = "watch" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Client.PostAsJsonAsync("/api/v1/channels/steady/groups", new { groupName = "watch" })).StatusCode);
         var channelsBefore = await ChannelNames();
         var tooMany = Enumerable.Range(0, 10_001).Select(_ => new { payload = "" }).ToArray();
 
         var bad = new (Func<Task<HttpResponseMessage>> Send, HttpStatusCode Status)[]
         {
-            (() => _client.PutAsync("/api/v1/channels/bad%20name", null), HttpStatusCode.BadRequest),
-            (() => _client.PutAsync("/api/v1/channels/a%2Fb", null), HttpStatusCode.BadRequest),
-            (() => _client.PutAsJsonAsync("/api/v1/channels/ownerless", new { ownerDescription = new { role = "" } }), HttpStatusCode.BadRequest),
+            (() => Client.PutAsync("/api/v1/channels/bad%20name", null), HttpStatusCode.BadRequest),
+            (() => Client.PutAsync("/api/v1/channels/a%2Fb", null), HttpStatusCode.BadRequest),
+            (() => Client.PutAsJsonAsync("/api/v1/channels/ownerless", new { ownerDescription = new { role = "" } }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/bad%20name/messages", new { messages = new[] { new { payload = B64("x") } } }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/unknown/messages", new { messages = new[] { new { payload = B64("x") } } }), HttpStatusCode.NotFound),
             (() => Post("/api/v1/channels/steady/messages", new { messages = Array.Empty<object>() }), HttpStatusCode.BadRequest),
@@ -84,23 +97,23 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
             (() => Post("/api/v1/channels/steady/messages", new { messages = new[] { new { payload = "not base64!" } } }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/messages", new { messages = tooMany }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/messages", new { messages = new[] { new { payload = B64("ok") }, new { payload = Convert.ToBase64String(new byte[MaxMessageBytes + 1]) } } }), HttpStatusCode.RequestEntityTooLarge),
-            (() => _client.PostAsync("/api/v1/channels/steady/messages", new StringContent("{\"messages\": [", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest),
+            (() => Client.PostAsync("/api/v1/channels/steady/messages", new StringContent("{\"messages\": [", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups", new { groupName = "bad/name" }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups", new { groupName = "fresh", position = "sideways" }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups", new { groupName = "fresh", position = 7 }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/unknown/groups", new { groupName = "fresh" }), HttpStatusCode.NotFound),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/nobody/messages"), HttpStatusCode.NotFound),
-            (() => _client.GetAsync("/api/v1/channels/unknown/groups/watch/messages"), HttpStatusCode.NotFound),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=0"), HttpStatusCode.BadRequest),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=10001"), HttpStatusCode.BadRequest),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=abc"), HttpStatusCode.BadRequest),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/watch/messages?waitMs=-1"), HttpStatusCode.BadRequest),
-            (() => _client.GetAsync("/api/v1/channels/steady/groups/watch/messages?waitMs=30001"), HttpStatusCode.BadRequest),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/nobody/messages"), HttpStatusCode.NotFound),
+            (() => Client.GetAsync("/api/v1/channels/unknown/groups/watch/messages"), HttpStatusCode.NotFound),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=0"), HttpStatusCode.BadRequest),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=10001"), HttpStatusCode.BadRequest),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/watch/messages?n=abc"), HttpStatusCode.BadRequest),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/watch/messages?waitMs=-1"), HttpStatusCode.BadRequest),
+            (() => Client.GetAsync("/api/v1/channels/steady/groups/watch/messages?waitMs=30001"), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups/watch/seek", new { msgId = 123_456_789_000L }), HttpStatusCode.NotFound),
             (() => Post("/api/v1/channels/steady/groups/watch/seek", new { msgId = 1, position = "latest" }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups/watch/seek", new { }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/steady/groups/nobody/seek", new { position = "latest" }), HttpStatusCode.NotFound),
-            (() => _client.DeleteAsync("/api/v1/channels/steady/groups/nobody"), HttpStatusCode.NotFound),
+            (() => Client.DeleteAsync("/api/v1/channels/steady/groups/nobody"), HttpStatusCode.NotFound),
             (() => Post("/api/v1/channels/destroy", new { channelNames = new[] { "steady", "unknown" } }), HttpStatusCode.NotFound),
             (() => Post("/api/v1/channels/destroy", new { channelNames = Array.Empty<string>() }), HttpStatusCode.BadRequest),
             (() => Post("/api/v1/channels/destroy", new { channelNames = new[] { "steady", "a/b" } }), HttpStatusCode.BadRequest),
@@ -120,7 +133,7 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
     {
         foreach (var name in new[] { "doomed-1", "doomed-2", "survivor" })
         {
-            Assert.Equal(HttpStatusCode.Created, (await _client.PutAsJsonAsync($"/api/v1/channels/{name}", new { ownerDescription = new { role = "test", address = "127.0.0.1", descriptionText = "owned" } })).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await Client.PutAsJsonAsync($"/api/v1/channels/{name}", new { ownerDescription = new { role = "test", address = "127.0.0.1", descriptionText = "owned" } })).StatusCode);
         }
 
         var destroyed = await Post("/api/v1/channels/destroy", new { channelNames = new[] { "doomed-1", "doomed-2", "doomed-1" } });
@@ -136,7 +149,7 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
     [Fact]
     public async Task ALongPollAnswersAsSoonAsAMessageArrives()
     {
-        Assert.Equal(HttpStatusCode.Created, (await _client.PutAsync("/api/v1/channels/poll", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Client.PutAsync("/api/v1/channels/poll", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/poll/groups", new { groupName = "g" })).StatusCode);
 
         var waiting = Consume("poll", "g", "n=10&waitMs=30000");
@@ -148,16 +161,75 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task ProducedAndConsumedMessagesShowInTheMetrics()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await Client.PutAsync("/api/v1/channels/counted", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/messages", new { messages = new[] { new { payload = B64("one") } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/groups", new { groupName = "g" })).StatusCode);
+        Assert.Single(await Consume("counted", "g", "n=5"));
+
+        var metrics = await Client.GetStringAsync("/metrics");
+
+        Assert.Contains("milvus_mq_produced_messages", metrics);
+        Assert.Contains("milvus_mq_consumed_messages", metrics);
+    }
+
+    [Fact]
+    public async Task SwaggerDescribesEveryMessageRoute()
+    {
+        using var document = JsonDocument.Parse(await Client.GetStringAsync("/swagger/v1/swagger.json"));
+        var paths = document.RootElement.GetProperty("paths");
+
+        foreach (var route in new[] { "/api/v1/channels", "/api/v1/channels/{channel}", "/api/v1/channels/destroy", "/api/v1/channels/{channel}/messages", "/api/v1/channels/{channel}/groups", "/api/v1/channels/{channel}/groups/{group}", "/api/v1/channels/{channel}/groups/{group}/messages", "/api/v1/channels/{channel}/groups/{group}/seek" })
+        {
+            foreach (var operation in paths.GetProperty(route).EnumerateObject())
+            {
+                Assert.False(string.IsNullOrWhiteSpace(operation.Value.GetProperty("summary").GetString()), $"{operation.Name} {route} has no summary");
+            }
+        }
+    }
+
+    protected Task<HttpResponseMessage> Post(string path, object body) => Client.PostAsJsonAsync(path, body);
+
+    protected async Task<List<string>> ChannelNames()
+    {
+        using var body = JsonDocument.Parse(await Client.GetStringAsync("/api/v1/channels"));
+        return [.. body.RootElement.GetProperty("channelNames").EnumerateArray().Select(n => n.GetString()!)];
+    }
+
+    protected async Task<List<(long MsgId, string Text)>> Consume(string channel, string group, string query)
+    {
+        var response = await Client.GetAsync($"/api/v1/channels/{channel}/groups/{group}/messages?{query}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return [.. body.RootElement.GetProperty("messages").EnumerateArray().Select(m =>
+            (m.GetProperty("msgId").GetInt64(), Encoding.UTF8.GetString(m.GetProperty("payload").GetBytesFromBase64())))];
+    }
+
+    protected static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+}
+
+/// <summary>The scenarios on RocksMQ (the default), and what only RocksMQ shows.</summary>
+public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : MessagesApiScenarios(fixture.Factory), IClassFixture<MessagesApiTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
+    {
+        public GatewayFactory Factory { get; } = new(Settings());
+
+        public void Dispose() => Factory.Dispose();
+    }
+
+    [Fact]
     public async Task TheQueueReportsItsStateAndReadiness()
     {
-        using var states = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/components/states"));
-        using var ready = JsonDocument.Parse(await _client.GetStringAsync("/health/ready"));
+        using var states = JsonDocument.Parse(await Client.GetStringAsync("/api/v1/components/states"));
+        using var ready = JsonDocument.Parse(await Client.GetStringAsync("/health/ready"));
 
         var rocksmq = states.RootElement.GetProperty("subcomponentStates").EnumerateArray().Single(s => s.GetProperty("role").GetString() == "rocksmq");
         Assert.Equal("Healthy", rocksmq.GetProperty("stateCode").GetString());
         var check = ready.RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "rocksmq");
         Assert.Equal("Healthy", check.GetProperty("status").GetString());
-        Assert.True(Directory.Exists(Path.Combine(fixture.Factory.DataDir, "rocksmq")));
+        Assert.True(Directory.Exists(Path.Combine(Factory.DataDir, "rocksmq")));
     }
 
     [Fact]
@@ -177,52 +249,36 @@ public sealed class MessagesApiTests(MessagesApiTests.Fixture fixture) : IClassF
         Assert.Equal("Abnormal", rocksmq.GetProperty("stateCode").GetString());
         await GatewayBasicsTests.AssertProblem(put, HttpStatusCode.ServiceUnavailable);
     }
+}
 
-    [Fact]
-    public async Task ProducedAndConsumedMessagesShowInTheMetrics()
+/// <summary>The scenarios with <c>Milvus:Mq:Backend=redis</c>, and what the Redis Streams queue shows.</summary>
+public sealed class RedisMessagesApiTests(RedisMessagesApiTests.Fixture fixture) : MessagesApiScenarios(fixture.Factory), IClassFixture<RedisMessagesApiTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
     {
-        Assert.Equal(HttpStatusCode.Created, (await _client.PutAsync("/api/v1/channels/counted", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/messages", new { messages = new[] { new { payload = B64("one") } } })).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/counted/groups", new { groupName = "g" })).StatusCode);
-        Assert.Single(await Consume("counted", "g", "n=5"));
+        public GatewayFactory Factory { get; } = new(Settings(
+            ("Milvus:Mq:Backend", "redis"),
+            ("Milvus:Redis:Configuration", TestServers.Redis),
+            ("Milvus:Etcd:RootPath", $"messages-api-{Guid.NewGuid():N}")));
 
-        var metrics = await _client.GetStringAsync("/metrics");
-
-        Assert.Contains("milvus_mq_produced_messages", metrics);
-        Assert.Contains("milvus_mq_consumed_messages", metrics);
+        public void Dispose() => Factory.Dispose();
     }
 
     [Fact]
-    public async Task SwaggerDescribesEveryMessageRoute()
+    public async Task TheRedisQueueServesAloneReportsItsStateAndIsReady()
     {
-        using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));
-        var paths = document.RootElement.GetProperty("paths");
+        using var states = JsonDocument.Parse(await Client.GetStringAsync("/api/v1/components/states"));
+        var ready = await Client.GetAsync("/health/ready");
+        using var readiness = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
 
-        foreach (var route in new[] { "/api/v1/channels", "/api/v1/channels/{channel}", "/api/v1/channels/destroy", "/api/v1/channels/{channel}/messages", "/api/v1/channels/{channel}/groups", "/api/v1/channels/{channel}/groups/{group}", "/api/v1/channels/{channel}/groups/{group}/messages", "/api/v1/channels/{channel}/groups/{group}/seek" })
-        {
-            foreach (var operation in paths.GetProperty(route).EnumerateObject())
-            {
-                Assert.False(string.IsNullOrWhiteSpace(operation.Value.GetProperty("summary").GetString()), $"{operation.Name} {route} has no summary");
-            }
-        }
+        Assert.IsType<RedisMqClient>(Factory.Services.GetRequiredService<IMqClient>());
+        var roles = states.RootElement.GetProperty("subcomponentStates").EnumerateArray().Select(s => s.GetProperty("role").GetString()).ToList();
+        Assert.Contains("redismq", roles);
+        Assert.DoesNotContain("rocksmq", roles);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var check = readiness.RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "redismq");
+        Assert.Equal("Healthy", check.GetProperty("status").GetString());
+        Assert.DoesNotContain(Factory.Services.GetServices<IHostedService>(), s => s is RocksMqRetentionService);
+        Assert.False(Directory.Exists(Path.Combine(Factory.DataDir, "rocksmq")));
     }
-
-    private Task<HttpResponseMessage> Post(string path, object body) => _client.PostAsJsonAsync(path, body);
-
-    private async Task<List<string>> ChannelNames()
-    {
-        using var body = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/channels"));
-        return [.. body.RootElement.GetProperty("channelNames").EnumerateArray().Select(n => n.GetString()!)];
-    }
-
-    private async Task<List<(long MsgId, string Text)>> Consume(string channel, string group, string query)
-    {
-        var response = await _client.GetAsync($"/api/v1/channels/{channel}/groups/{group}/messages?{query}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return [.. body.RootElement.GetProperty("messages").EnumerateArray().Select(m =>
-            (m.GetProperty("msgId").GetInt64(), Encoding.UTF8.GetString(m.GetProperty("payload").GetBytesFromBase64())))];
-    }
-
-    private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 }

@@ -277,16 +277,7 @@ public sealed partial class RocksMq(
 
     public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
     {
-        MqNames.Validate(channel, "channel");
-        MqNames.Validate(group, "group");
-        if (n < 1)
-        {
-            throw new MqInvalidArgumentException($"n must be at least 1, not {n}.");
-        }
-        if (wait < TimeSpan.Zero)
-        {
-            throw new MqInvalidArgumentException("The wait must not be negative.");
-        }
+        MqNames.ValidateConsume(channel, group, n, wait);
         var started = time.GetTimestamp();
         while (true)
         {

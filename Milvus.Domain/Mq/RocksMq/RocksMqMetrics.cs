@@ -3,30 +3,19 @@ using Milvus.Domain.Telemetry;
 
 namespace Milvus.Domain.Mq.RocksMq;
 
-/// <summary>RocksMQ's instruments on the gateway's meter, tagged <c>backend=rocksmq</c>.</summary>
+/// <summary>RocksMQ's instruments on the gateway's meter, tagged <c>backend=rocksmq</c>: the shared MQ ones and retention.</summary>
 internal static class RocksMqMetrics
 {
+    private static readonly MqMetrics Queue = new("rocksmq");
+
     private static readonly KeyValuePair<string, object?> Backend = new("backend", "rocksmq");
-
-    private static readonly Counter<long> ProducedMessages = MilvusTelemetry.Meter.CreateCounter<long>(
-        "milvus.mq.produced.messages", "{message}", "Messages produced.");
-
-    private static readonly Counter<long> ProducedBytes = MilvusTelemetry.Meter.CreateCounter<long>(
-        "milvus.mq.produced.bytes", "By", "Payload bytes produced.");
-
-    private static readonly Counter<long> ConsumedMessages = MilvusTelemetry.Meter.CreateCounter<long>(
-        "milvus.mq.consumed.messages", "{message}", "Messages handed to consumers.");
 
     private static readonly Counter<long> RetentionDeletedBytes = MilvusTelemetry.Meter.CreateCounter<long>(
         "milvus.mq.retention.deleted.bytes", "By", "Bytes of acknowledged pages that retention deleted.");
 
-    public static void Produced(int messages, long bytes)
-    {
-        ProducedMessages.Add(messages, Backend);
-        ProducedBytes.Add(bytes, Backend);
-    }
+    public static void Produced(int messages, long bytes) => Queue.Produced(messages, bytes);
 
-    public static void Consumed(int messages) => ConsumedMessages.Add(messages, Backend);
+    public static void Consumed(int messages) => Queue.Consumed(messages);
 
     public static void RetentionDeleted(long bytes) => RetentionDeletedBytes.Add(bytes, Backend);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.Params;
 using Milvus.Tests.Infrastructure;
@@ -11,7 +12,7 @@ namespace Milvus.Tests.Mq.RocksMq;
 /// A real RocksMQ on RocksDB in a throwaway data directory, driven through its component as the host drives it,
 /// with its own persistent id allocator. <see cref="RestartAsync"/> stops it and opens the same directory again.
 /// </summary>
-internal sealed class RocksMqHost : IAsyncDisposable
+internal sealed class RocksMqHost : IMqTestBackend
 {
     private readonly TempDirectory _dataDir = new();
     private readonly IOptions<RocksMqOptions> _options;
@@ -30,6 +31,8 @@ internal sealed class RocksMqHost : IAsyncDisposable
     public Domain.Mq.RocksMq.RocksMq Mq { get; private set; } = null!;
 
     public RocksMqComponent Component { get; private set; } = null!;
+
+    IMqClient IMqTestBackend.Mq => Mq;
 
     /// <summary>The folder of the database.</summary>
     public string DatabasePath => Component.DatabasePath;

@@ -1,0 +1,423 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Milvus.Domain.Kv;
+using Milvus.Domain.Kv.Redis;
+using StackExchange.Redis;
+
+namespace Milvus.Domain.Mq.Redis;
+
+/// <summary>
+/// The message queue on Redis Streams: one stream per channel, a registry of channel names beside them, and
+/// Redis's own consumer groups as the persisted group positions. Every key lives under one hash tag made from
+/// the root path (<c>{root/mq}...</c>), so a cluster keeps them in one slot, as the multi-key scripts need.
+/// <list type="bullet">
+/// <item>Msg ids are the entry ids, written explicitly by the produce script and mapped by <see cref="RedisMqIds"/>;
+/// they increase across the whole queue, not only within a channel.</item>
+/// <item>Produce, create, destroy, group changes and seek are Lua scripts, so each is atomic.</item>
+/// <item>Consume is <c>XREADGROUP ... NOACK</c>: concurrent consumers of one group never get the same message.</item>
+/// <item>Seek is <c>XGROUP SETID</c> to just before the target, after checking that the target exists.</item>
+/// <item>A long poll waits for a pub/sub wake-up that each produce, seek and destroy publishes, and looks again at
+/// least every <see cref="PollInterval"/>, so a wake-up lost while the subscription reconnects delays a consumer
+/// by at most that long.</item>
+/// </list>
+/// A Redis that is down fails each call at once with <see cref="MqUnavailableException"/>. Thread-safe.
+/// </summary>
+public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
+{
+    /// <summary>How long a waiting consumer trusts its wake-up before it looks again.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    private const string PayloadField = "p";
+    private const string ConsumerName = "milvus";
+
+    private readonly IConnectionMultiplexer _connection;
+    private readonly bool _ownsConnection;
+    private readonly IDatabase _db;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _keyPrefix;
+    private readonly RedisKey _registry;
+    private readonly RedisKey _lastId;
+    private readonly RedisChannel _wakeChannel;
+    private readonly RedisValue _wakeChannelName;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _subscribeGate = new(1, 1);
+    private readonly MqMetrics _metrics = new("redis");
+    private volatile bool _subscribed;
+
+    /// <summary>
+    /// A queue on an existing connection (made with <see cref="RedisKv.FailFast"/> options), with its keys under
+    /// <paramref name="rootPath"/>. The connection is closed on dispose only when <paramref name="ownsConnection"/>.
+    /// </summary>
+    public RedisMqClient(IConnectionMultiplexer connection, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null, bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _ownsConnection = ownsConnection;
+        _db = connection.GetDatabase();
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _keyPrefix = $"{{{KvPaths.NormalizeRoot(rootPath)}mq}}";
+        _registry = _keyPrefix + "channels";
+        _lastId = _keyPrefix + "last-id";
+        _wakeChannelName = _keyPrefix + "wake";
+        _wakeChannel = RedisChannel.Literal(_keyPrefix + "wake");
+    }
+
+    /// <summary>
+    /// Connects to the Redis that <paramref name="configuration"/> names and returns a queue that owns the
+    /// connection. A Redis that is down does not fail the connect; each call then fails with
+    /// <see cref="MqUnavailableException"/> until it returns.
+    /// </summary>
+    public static async Task<RedisMqClient> ConnectAsync(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null)
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(configuration)).ConfigureAwait(false);
+        return new RedisMqClient(connection, rootPath, time, logger, ownsConnection: true);
+    }
+
+    /// <summary>What every key of this queue starts with: the hash tag made from the root path.</summary>
+    public string KeyPrefix => _keyPrefix;
+
+    /// <summary>The Redis key of a channel's stream.</summary>
+    public RedisKey StreamKey(string channel) => _keyPrefix + "stream/" + channel;
+
+    /// <summary>Asks Redis to answer, for readiness checks; the round-trip time when it does.</summary>
+    /// <exception cref="MqUnavailableException">Redis does not answer.</exception>
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => _db.PingAsync(), cancellationToken);
+
+    public async Task CreateChannelAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        var created = await RunAsync(RedisMqScripts.CreateChannel, [_registry, StreamKey(channel)], [channel], cancellationToken).ConfigureAwait(false);
+        if ((int)created == 0)
+        {
+            throw new MqChannelExistsException(channel);
+        }
+        Log.ChannelCreated(_logger, channel);
+    }
+
+    public async Task DestroyChannelsAsync(IReadOnlyCollection<string> channels, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        foreach (var name in channels)
+        {
+            MqNames.Validate(name, "channel");
+        }
+        var names = channels.Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
+        {
+            return;
+        }
+        var keys = new RedisKey[names.Count + 1];
+        var args = new RedisValue[names.Count + 1];
+        keys[0] = _registry;
+        args[0] = _wakeChannelName;
+        for (var i = 0; i < names.Count; i++)
+        {
+            keys[i + 1] = StreamKey(names[i]);
+            args[i + 1] = names[i];
+        }
+        var unknown = (int)await RunAsync(RedisMqScripts.DestroyChannels, keys, args, cancellationToken).ConfigureAwait(false);
+        if (unknown > 0)
+        {
+            throw new MqChannelNotFoundException(names[unknown - 1]);
+        }
+        foreach (var name in names)
+        {
+            Notify(name);
+            Log.ChannelDestroyed(_logger, name);
+        }
+    }
+
+    public async Task<bool> ChannelExistsAsync(string channel, CancellationToken cancellationToken = default) =>
+        MqNames.IsValid(channel)
+        && (await Call(() => _db.SortedSetScoreAsync(_registry, channel), cancellationToken).ConfigureAwait(false)).HasValue;
+
+    public async Task<IReadOnlyList<string>> ListChannelsAsync(CancellationToken cancellationToken = default)
+    {
+        var names = await Call(() => _db.SortedSetRangeByRankAsync(_registry), cancellationToken).ConfigureAwait(false);
+        return [.. names.Select(n => (string)n!)];
+    }
+
+    public async Task CreateConsumerGroupAsync(string channel, string group, MqStartPosition position, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        MqNames.Validate(group, "group");
+        var start = StartId(position);
+        var code = (int)await RunAsync(RedisMqScripts.CreateGroup, [_registry, StreamKey(channel)], [channel, group, start], cancellationToken).ConfigureAwait(false);
+        switch (code)
+        {
+            case -1:
+                throw new MqChannelNotFoundException(channel);
+            case -2:
+                throw new MqGroupExistsException(channel, group);
+        }
+    }
+
+    public async Task DestroyConsumerGroupAsync(string channel, string group, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        MqNames.Validate(group, "group");
+        var code = (int)await RunAsync(RedisMqScripts.DestroyGroup, [_registry, StreamKey(channel)], [channel, group, _wakeChannelName], cancellationToken).ConfigureAwait(false);
+        ThrowIfMissing(code, channel, group, 0);
+        Notify(channel);
+    }
+
+    public async Task<bool> ConsumerGroupExistsAsync(string channel, string group, CancellationToken cancellationToken = default) =>
+        MqNames.IsValid(channel) && MqNames.IsValid(group)
+        && (int)await RunAsync(RedisMqScripts.GroupExists, [_registry, StreamKey(channel)], [channel, group], cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        ArgumentNullException.ThrowIfNull(payloads);
+        if (payloads.Count == 0)
+        {
+            throw new MqInvalidArgumentException("A batch needs at least one message.");
+        }
+        var args = new RedisValue[payloads.Count + 3];
+        args[0] = channel;
+        args[1] = _wakeChannelName;
+        args[2] = RedisMqIds.MaxSeq;
+        var bytes = 0L;
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            args[i + 3] = payloads[i];
+            bytes += payloads[i].Length;
+        }
+        var result = await RunAsync(RedisMqScripts.Produce, [_registry, _lastId, StreamKey(channel)], args, cancellationToken).ConfigureAwait(false);
+        if (result.Resp2Type == ResultType.Integer)
+        {
+            throw new MqChannelNotFoundException(channel);
+        }
+        var first = (RedisResult[])result!;
+        // Ids of one batch are consecutive: seq + 1, or (ms + 1, 0) past the largest seq, is msg id + 1.
+        var firstId = RedisMqIds.FromParts((long)first[0], (long)first[1]);
+        var ids = new long[payloads.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = firstId + i;
+        }
+        _metrics.Produced(ids.Length, bytes);
+        Notify(channel);
+        return ids;
+    }
+
+    public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
+    {
+        MqNames.ValidateConsume(channel, group, n, wait);
+        var started = _time.GetTimestamp();
+        if (wait > TimeSpan.Zero)
+        {
+            await EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        while (true)
+        {
+            // Take the signal before looking: a wake-up published after the look completes this very task.
+            var signal = wait > TimeSpan.Zero ? Signal(channel) : Task.CompletedTask;
+            var messages = await ReadAsync(channel, group, n, cancellationToken).ConfigureAwait(false);
+            if (messages.Count > 0 || wait <= TimeSpan.Zero)
+            {
+                return messages;
+            }
+            var remaining = wait - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return [];
+            }
+            try
+            {
+                await signal.WaitAsync(remaining < PollInterval ? remaining : PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Look again: either the wait is over, or this is the periodic look that covers a lost wake-up.
+            }
+        }
+    }
+
+    public async Task SeekAsync(string channel, string group, long msgId, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        MqNames.Validate(group, "group");
+        if (msgId <= 0)
+        {
+            // No id is 0 or below; the channel and group are still checked first, as for any other id.
+            await ThrowIfMissingAsync(channel, group, cancellationToken).ConfigureAwait(false);
+            throw new MqMsgIdNotFoundException(channel, msgId);
+        }
+        var code = (int)await RunAsync(
+            RedisMqScripts.Seek,
+            [_registry, StreamKey(channel)],
+            [channel, group, RedisMqIds.ToEntryId(msgId), RedisMqIds.ToEntryId(msgId - 1), _wakeChannelName],
+            cancellationToken).ConfigureAwait(false);
+        ThrowIfMissing(code, channel, group, msgId);
+        Notify(channel);
+    }
+
+    public async Task SeekToAsync(string channel, string group, MqStartPosition position, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        MqNames.Validate(group, "group");
+        var code = (int)await RunAsync(
+            RedisMqScripts.Seek,
+            [_registry, StreamKey(channel)],
+            [channel, group, "", StartId(position), _wakeChannelName],
+            cancellationToken).ConfigureAwait(false);
+        ThrowIfMissing(code, channel, group, 0);
+        Notify(channel);
+    }
+
+    public async Task<long?> GetLatestMsgIdAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        MqNames.Validate(channel, "channel");
+        var result = await RunAsync(RedisMqScripts.LatestId, [_registry, StreamKey(channel)], [channel], cancellationToken).ConfigureAwait(false);
+        if (result.IsNull)
+        {
+            return null;
+        }
+        return result.Resp2Type == ResultType.Integer ? throw new MqChannelNotFoundException(channel) : RedisMqIds.FromEntryId((string)result!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsConnection)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (_subscribed)
+        {
+            await _connection.GetSubscriber().UnsubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
+        }
+        _subscribeGate.Dispose();
+    }
+
+    private async Task<IReadOnlyList<MqMessage>> ReadAsync(string channel, string group, int n, CancellationToken cancellationToken)
+    {
+        StreamEntry[] entries;
+        try
+        {
+            entries = await Call(() => _db.StreamReadGroupAsync(StreamKey(channel), group, ConsumerName, StreamPosition.NewMessages, n, noAck: true), cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqUnavailableException ex) when (ex.InnerException is RedisServerException server && server.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        {
+            await ThrowIfMissingAsync(channel, group, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+        var messages = new MqMessage[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            var payload = entry.Values.Length > 0 && entry.Values[0].Name == PayloadField ? (byte[]?)entry.Values[0].Value ?? [] : [];
+            messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry.Id!), payload);
+        }
+        _metrics.Consumed(messages.Length);
+        return messages;
+    }
+
+    /// <summary>Throws the not-found error for a missing channel or group.</summary>
+    private async Task ThrowIfMissingAsync(string channel, string group, CancellationToken cancellationToken)
+    {
+        if (!await ChannelExistsAsync(channel, cancellationToken).ConfigureAwait(false))
+        {
+            throw new MqChannelNotFoundException(channel);
+        }
+        if (!await ConsumerGroupExistsAsync(channel, group, cancellationToken).ConfigureAwait(false))
+        {
+            throw new MqGroupNotFoundException(channel, group);
+        }
+    }
+
+    private static void ThrowIfMissing(int code, string channel, string group, long msgId)
+    {
+        switch (code)
+        {
+            case -1:
+                throw new MqChannelNotFoundException(channel);
+            case -2:
+                throw new MqGroupNotFoundException(channel, group);
+            case -3:
+                throw new MqMsgIdNotFoundException(channel, msgId);
+        }
+    }
+
+    private static RedisValue StartId(MqStartPosition position) => position switch
+    {
+        MqStartPosition.Earliest => "0",
+        MqStartPosition.Latest => "$",
+        _ => throw new MqInvalidArgumentException($"Position {position} is neither earliest nor latest."),
+    };
+
+    private Task Signal(string channel) =>
+        _signals.GetOrAdd(channel, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    private void Notify(string channel)
+    {
+        if (_signals.TryRemove(channel, out var signal))
+        {
+            signal.TrySetResult();
+        }
+    }
+
+    private void OnWake(RedisChannel _, RedisValue channel) => Notify((string)channel!);
+
+    /// <summary>Subscribes to the wake-ups once; a failure is an unavailable error, and the next wait tries again.</summary>
+    private async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
+    {
+        if (_subscribed)
+        {
+            return;
+        }
+        await _subscribeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_subscribed)
+            {
+                await Call(async () =>
+                {
+                    await _connection.GetSubscriber().SubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+                _subscribed = true;
+            }
+        }
+        finally
+        {
+            _subscribeGate.Release();
+        }
+    }
+
+    private Task<RedisResult> RunAsync(RedisMqScript script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken) =>
+        Call(() => script.EvaluateAsync(_db, keys, args), cancellationToken);
+
+    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new MqUnavailableException($"Redis is unavailable: {e.Message}", e);
+        }
+        catch (RedisTimeoutException e)
+        {
+            throw new MqUnavailableException($"Redis did not answer in time: {e.Message}", e);
+        }
+        catch (RedisServerException e)
+        {
+            throw new MqUnavailableException($"Redis failed: {e.Message}", e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Redis MQ channel {Channel} created.")]
+        public static partial void ChannelCreated(ILogger logger, string channel);
+
+        [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "Redis MQ channel {Channel} destroyed with its messages and groups.")]
+        public static partial void ChannelDestroyed(ILogger logger, string channel);
+    }
+}

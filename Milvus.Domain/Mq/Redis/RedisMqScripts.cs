@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Milvus.Domain.Mq.Redis;
+
+/// <summary>
+/// The Lua scripts of <see cref="RedisMqClient"/>. Redis runs each script atomically, so every step that checks
+/// the channel registry and then changes a stream is one script. <c>KEYS[1]</c> is always the registry (a sorted
+/// set of channel names at score 0), and a channel's stream key is passed in <c>KEYS</c> too. Results below 0 are
+/// the codes of <see cref="RedisMqClient"/>: -1 no such channel, -2 no such group (or, on create, the group
+/// exists), -3 no such message.
+/// </summary>
+internal static class RedisMqScripts
+{
+    private const string HasGroup = """
+        local function hasGroup(stream, group)
+          local groups = redis.call('XINFO', 'GROUPS', stream)
+          for i = 1, #groups do
+            local info = groups[i]
+            for j = 1, #info, 2 do
+              if info[j] == 'name' and info[j + 1] == group then return true end
+            end
+          end
+          return false
+        end
+
+        """;
+
+    /// <summary>KEYS: registry, stream. ARGV: name. 1 when created, 0 when it exists.</summary>
+    public static readonly RedisMqScript CreateChannel = new("""
+        if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+        redis.call('DEL', KEYS[2])
+        redis.call('XGROUP', 'CREATE', KEYS[2], '.', '$', 'MKSTREAM')
+        redis.call('XGROUP', 'DESTROY', KEYS[2], '.')
+        redis.call('ZADD', KEYS[1], 0, ARGV[1])
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS: registry, then the streams. ARGV: the wake-up channel, then the names. 0 when all were destroyed, or
+    /// the 1-based index of the first unknown name (and then nothing changed).
+    /// </summary>
+    public static readonly RedisMqScript DestroyChannels = new("""
+        for i = 2, #ARGV do
+          if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then return i - 1 end
+        end
+        for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+        for i = 2, #ARGV do
+          redis.call('ZREM', KEYS[1], ARGV[i])
+          redis.call('PUBLISH', ARGV[1], ARGV[i])
+        end
+        return 0
+        """);
+
+    /// <summary>
+    /// KEYS: registry, the last-id hash, stream. ARGV: name, wake-up channel, the largest seq, then the payloads.
+    /// Appends each payload with an explicit id <c>ms-seq</c> above the queue's last id: <c>ms</c> is Redis's clock
+    /// (never moving back), <c>seq</c> counts within it and carries into <c>ms + 1</c> past the largest seq.
+    /// Returns <c>{ ms, seq }</c> of the first entry, or -1.
+    /// </summary>
+    public static readonly RedisMqScript Produce = new("""
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local last = redis.call('HMGET', KEYS[2], 'ms', 'seq')
+        local ms, seq = tonumber(last[1] or '0'), tonumber(last[2] or '-1')
+        if now > ms then ms, seq = now, -1 end
+        local max = tonumber(ARGV[3])
+        local firstMs, firstSeq
+        for i = 4, #ARGV do
+          seq = seq + 1
+          if seq > max then ms, seq = ms + 1, 0 end
+          if i == 4 then firstMs, firstSeq = ms, seq end
+          redis.call('XADD', KEYS[3], string.format('%d-%d', ms, seq), 'p', ARGV[i])
+        end
+        redis.call('HSET', KEYS[2], 'ms', string.format('%d', ms), 'seq', seq)
+        redis.call('PUBLISH', ARGV[2], ARGV[1])
+        return { firstMs, firstSeq }
+        """);
+
+    /// <summary>KEYS: registry, stream. ARGV: name, group, start id (<c>0</c> or <c>$</c>). 0, -1, or -2 when the group exists.</summary>
+    public static readonly RedisMqScript CreateGroup = new(HasGroup + """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        if hasGroup(KEYS[2], ARGV[2]) then return -2 end
+        redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[2], ARGV[3])
+        return 0
+        """);
+
+    /// <summary>KEYS: registry, stream. ARGV: name, group, wake-up channel. 0, -1 or -2.</summary>
+    public static readonly RedisMqScript DestroyGroup = new("""
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        if redis.call('XGROUP', 'DESTROY', KEYS[2], ARGV[2]) == 0 then return -2 end
+        redis.call('PUBLISH', ARGV[3], ARGV[1])
+        return 0
+        """);
+
+    /// <summary>KEYS: registry, stream. ARGV: name, group. 1 when the group exists on the channel, else 0.</summary>
+    public static readonly RedisMqScript GroupExists = new(HasGroup + """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+        if hasGroup(KEYS[2], ARGV[2]) then return 1 end
+        return 0
+        """);
+
+    /// <summary>
+    /// KEYS: registry, stream. ARGV: name, group, the entry that must exist (empty for none), the id to set as the
+    /// group's last delivered one, wake-up channel. 0, -1, -2 or -3.
+    /// </summary>
+    public static readonly RedisMqScript Seek = new(HasGroup + """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        if not hasGroup(KEYS[2], ARGV[2]) then return -2 end
+        if ARGV[3] ~= '' and #redis.call('XRANGE', KEYS[2], ARGV[3], ARGV[3], 'COUNT', 1) == 0 then return -3 end
+        redis.call('XGROUP', 'SETID', KEYS[2], ARGV[2], ARGV[4])
+        redis.call('PUBLISH', ARGV[5], ARGV[1])
+        return 0
+        """);
+
+    /// <summary>KEYS: registry, stream. ARGV: name. The id of the stream's last entry, false when it has none, or -1.</summary>
+    public static readonly RedisMqScript LatestId = new("""
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+        if #last == 0 then return false end
+        return last[1][1]
+        """);
+}
+
+/// <summary>A Lua script run by its SHA1 (EVALSHA), and by its text (EVAL, which caches it) when Redis lacks it.</summary>
+internal sealed class RedisMqScript(string text)
+{
+    private readonly byte[] _sha = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync db, RedisKey[] keys, RedisValue[] args)
+    {
+        try
+        {
+            return await db.ScriptEvaluateAsync(_sha, keys, args).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await db.ScriptEvaluateAsync(text, keys, args).ConfigureAwait(false);
+        }
+    }
+}
