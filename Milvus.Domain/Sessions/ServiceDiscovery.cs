@@ -29,7 +29,8 @@ public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscover
     /// <paramref name="revision"/> is 0, the changes from now on. A put of a new key is Add, a put of an existing
     /// key is Update, a removal or an expired lease is Del. When the history is compacted under the watch, it
     /// lists again, reports the difference as events, and watches again from there. The stream ends only when
-    /// cancelled, or with <see cref="KvUnavailableException"/> when the meta KV goes away.
+    /// cancelled, with <see cref="KvUnavailableException"/> when the meta KV goes away, or with
+    /// <see cref="KvWatchCompactedException"/> when <paramref name="revision"/> itself is no longer in the history.
     /// </summary>
     /// <remarks>The current registrations are read before this returns, so an unreachable store fails the call itself.</remarks>
     public async Task<IAsyncEnumerable<SessionEvent>> WatchServicesAsync(string prefix, long revision, CancellationToken cancellationToken = default)
@@ -38,14 +39,16 @@ public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscover
         ArgumentOutOfRangeException.ThrowIfNegative(revision);
         var full = SessionCodec.ServiceRoot + prefix;
         var listing = await kv.LoadWithRevisionAsync(full, cancellationToken).ConfigureAwait(false);
-        return FollowAsync(full, Decode(listing.Pairs), revision > 0 ? revision : listing.Revision + 1, cancellationToken);
+        return FollowAsync(full, Decode(listing.Pairs), listing.Revision, revision > 0 ? revision : listing.Revision + 1, cancellationToken);
     }
 
-    private async IAsyncEnumerable<SessionEvent> FollowAsync(string full, SortedDictionary<string, SessionInfo> known, long from,
+    private async IAsyncEnumerable<SessionEvent> FollowAsync(string full, SortedDictionary<string, SessionInfo> known, long listedAt, long from,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Known is the state at the listing; replaying the events from 'from' on top of it leaves it exact
-        // from then on, because each key's last event decides its state. It is what a relisting is compared with.
+        // Known is the state at the listing; replaying the events from 'from' on top of it leaves it exact once
+        // the replay has passed the listing, because each key's last event decides its state. From then on a
+        // relisting is compared with it. A compaction before that point loses events that nothing can rebuild,
+        // so the caller is told to list again, as etcd would tell it.
         while (true)
         {
             var relisted = (KvPairsAtRevision?)null;
@@ -60,7 +63,7 @@ public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscover
                             yield break;
                         }
                     }
-                    catch (KvWatchCompactedException e)
+                    catch (KvWatchCompactedException e) when (from > listedAt)
                     {
                         Log.Relisting(_logger, full, e.CompactRevision);
                         relisted = await kv.LoadWithRevisionAsync(full, cancellationToken).ConfigureAwait(false);
