@@ -49,6 +49,7 @@ builder.Services.AddHealthChecks()
 
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
+builder.Services.AddMilvusSessions();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
 
@@ -71,6 +72,7 @@ app.MapParamsApi();
 // Subsystem endpoints map here, one line each.
 app.MapTsoApi();
 app.MapMessagesApi();
+app.MapSessionsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

@@ -30,6 +30,7 @@ public sealed partial class Session : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ServiceDiscovery _discovery;
+    private readonly LeaseJournal? _journal;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private CancellationTokenSource _live = Cancelled();
@@ -44,7 +45,8 @@ public sealed partial class Session : IAsyncDisposable
     /// <param name="ttlSeconds">The lease's time to live (<c>Milvus:Session:TtlSeconds</c>).</param>
     /// <param name="timeProvider">The clock of the keep-alive deadlines and retries.</param>
     /// <param name="loggerFactory">Where losses and re-registrations are logged.</param>
-    public Session(IMetaKv kv, int ttlSeconds, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="journal">Where granted leases are remembered, so that a restart revokes them at once.</param>
+    public Session(IMetaKv kv, int ttlSeconds, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, LeaseJournal? journal = null)
     {
         ArgumentNullException.ThrowIfNull(kv);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ttlSeconds);
@@ -54,13 +56,14 @@ public sealed partial class Session : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<Session>();
         _discovery = new ServiceDiscovery(kv, loggerFactory.CreateLogger<ServiceDiscovery>());
+        _journal = journal;
         var third = TimeSpan.FromSeconds(ttlSeconds) / 6;
         RetryDelay = third < MinRetryDelay ? MinRetryDelay : third > MaxRetryDelay ? MaxRetryDelay : third;
     }
 
     /// <summary>The seed's constructor: a session that is not registered yet.</summary>
-    public static Session NewSession(IMetaKv kv, int ttlSeconds, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>
-        new(kv, ttlSeconds, timeProvider, loggerFactory);
+    public static Session NewSession(IMetaKv kv, int ttlSeconds, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, LeaseJournal? journal = null) =>
+        new(kv, ttlSeconds, timeProvider, loggerFactory, journal);
 
     /// <summary>Raised when the registration is made (true) or lost (false), with the reason of a loss.</summary>
     public event Action<bool, string>? RegistrationChanged;
@@ -355,7 +358,15 @@ public sealed partial class Session : IAsyncDisposable
             // etcd restores leases after a restart; the old one would hold the key for another TTL.
             await _kv.RevokeAsync(old, cancellationToken).ConfigureAwait(false);
         }
+        if (_journal is not null)
+        {
+            await _journal.RevokePreviousAsync(_kv, cancellationToken).ConfigureAwait(false);
+        }
         var lease = await _kv.GrantAsync(_ttlSeconds, cancellationToken).ConfigureAwait(false);
+        if (_journal is not null)
+        {
+            await _journal.RecordAsync(lease, cancellationToken).ConfigureAwait(false);
+        }
         var key = SessionCodec.ServiceRoot + info.Key;
         if (!await _kv.CompareVersionAndSwapAsync(key, 0, SessionCodec.Encode(info), lease, cancellationToken).ConfigureAwait(false))
         {
