@@ -41,6 +41,7 @@ public sealed class GatewayClusterTests(ITestOutputHelper output)
                 active.Kill();
                 var clock = Stopwatch.StartNew();
                 var survivors = gateways.Where(g => g != active).ToList();
+                await AssertServedOrUnavailableAsync(survivors[0]);
                 var next = await SingleActiveAsync(survivors);
                 output.WriteLine($"kill {kill}: a standby took over after {clock.Elapsed.TotalSeconds:0.00} s (TTL {TtlSeconds} s)");
                 Assert.NotSame(active, next);
@@ -143,6 +144,17 @@ public sealed class GatewayClusterTests(ITestOutputHelper output)
             }
         }
         return highest;
+    }
+
+    /// <summary>While the active one is dead and its lease lives, a standby answers at once: 200 if it already took over, else a 503 problem.</summary>
+    private static async Task AssertServedOrUnavailableAsync(GatewayProcess gateway)
+    {
+        var response = await gateway.Client.PostAsJsonAsync("api/v1/tso", new { count = 1 });
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
     }
 
     private static async Task<TimestampResponse> PostTsoAsync(GatewayProcess gateway)
