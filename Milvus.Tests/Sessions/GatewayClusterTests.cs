@@ -12,6 +12,7 @@ namespace Milvus.Tests.Sessions;
 /// Published gateways as child processes sharing one etcd: one active TSO, forwarding from the standbys,
 /// failover after kill -9, and an etcd outage. Each test works under a root path of its own.
 /// </summary>
+[Collection(GatewayProcessCollection.Name)]
 public sealed class GatewayClusterTests(ITestOutputHelper output)
 {
     private const int TtlSeconds = 3;
