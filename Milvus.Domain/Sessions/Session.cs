@@ -256,8 +256,9 @@ public sealed partial class Session : IAsyncDisposable
             {
                 // List and watch again.
             }
-            catch (Exception e) when (e is KvUnavailableException or KvLeaseNotFoundException or InvalidOperationException)
+            catch (Exception e) when (e is KvException or InvalidOperationException)
             {
+                // The store is down or refused, the lease just ended, or the registration is being made again.
                 Log.StandbyRetry(_logger, key, e.Message);
                 await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
             }
@@ -327,10 +328,12 @@ public sealed partial class Session : IAsyncDisposable
             return;
         }
         await EndLoopAsync().ConfigureAwait(false);
+        CancellationTokenSource live;
         lock (_gate)
         {
-            _live.Cancel();
+            live = _live;
         }
+        await live.CancelAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -569,7 +572,7 @@ public sealed partial class Session : IAsyncDisposable
         [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Server {ServerId} holds the exclusive role {Role}.")]
         public static partial void Activated(ILogger logger, string role, long serverId);
 
-        [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "The standby for {Key} retries: {Reason}")]
+        [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "The standby for {Key} retries: {Reason}")]
         public static partial void StandbyRetry(ILogger logger, string key, string reason);
 
         [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "The session could not end cleanly: {Reason}. Its lease ends by itself.")]
