@@ -49,6 +49,7 @@ builder.Services.AddHealthChecks()
 
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
+builder.Services.AddMilvusSessions();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusMq();
 builder.Services.AddMilvusChannels();
@@ -73,6 +74,8 @@ app.MapParamsApi();
 app.MapTsoApi();
 app.MapMessagesApi();
 app.MapChannelsApi();
+
+app.MapSessionsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

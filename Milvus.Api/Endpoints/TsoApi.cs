@@ -1,7 +1,9 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Milvus.Api.Infrastructure;
 using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Tso;
+using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Endpoints;
 
@@ -15,12 +17,12 @@ public static class TsoApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithName("AllocateTimestamps")
-            .WithSummary("A batch [timestamp, timestamp + count) of hybrid timestamps, strictly above every one issued before, also across restarts and crashes. 1 ≤ count ≤ 262144; 503 while the oracle is not ready.");
+            .WithSummary("A batch [timestamp, timestamp + count) of hybrid timestamps, strictly above every one issued before, also across restarts, crashes and failovers. 1 ≤ count ≤ 262144. A standby gateway forwards the request to the active TSO; 503 while the oracle is not ready or the active one cannot be reached.");
         group.MapPost("/ids", AllocateIds)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithName("AllocateIds")
-            .WithSummary("A half-open range [begin, end) of new ids that never overlaps one issued before, also across restarts and crashes. 1 ≤ count ≤ 1000000; 503 while the allocator is not ready.");
+            .WithSummary("A half-open range [begin, end) of new ids that never overlaps one issued before, also across restarts, crashes and failovers. 1 ≤ count ≤ 1000000. A standby gateway forwards the request to the active TSO; 503 while the allocator is not ready or the active one cannot be reached.");
         return app;
     }
 
@@ -28,25 +30,35 @@ public static class TsoApi
     // inline rather than through ValidationFilter, whose async endpoint-filter pipeline measurably cut the
     // requests per second (docs/benchmarks.md). The 400 answer is the same validation problem.
 
-    /// <summary>Issues a batch of timestamps from the oracle.</summary>
+    /// <summary>Issues a batch of timestamps from the oracle, or from the active gateway's oracle on a standby.</summary>
     public static async Task<Results<Ok<TimestampResponse>, ValidationProblem>> AllocateTimestamps(
-        TimestampRequest request, IValidator<TimestampRequest> validator, TimestampOracle oracle, CancellationToken cancellationToken)
+        TimestampRequest request, IValidator<TimestampRequest> validator, TimestampOracle oracle, TsoComponent tso, ActiveTsoClient active,
+        HttpRequest http, CancellationToken cancellationToken)
     {
         if (Invalid(validator, request) is { } problem)
         {
             return problem;
         }
+        if (!tso.IsActive)
+        {
+            return TypedResults.Ok(await active.AllocateTimestampsAsync(request, http, cancellationToken));
+        }
         var first = await oracle.GenerateTsoAsync((uint)request.Count, cancellationToken);
         return TypedResults.Ok(new TimestampResponse(first.Value, request.Count, first.PhysicalMs, first.Logical));
     }
 
-    /// <summary>Issues a range of ids from the global allocator.</summary>
+    /// <summary>Issues a range of ids from the global allocator, or from the active gateway's on a standby.</summary>
     public static async Task<Results<Ok<IdResponse>, ValidationProblem>> AllocateIds(
-        IdRequest request, IValidator<IdRequest> validator, GlobalIdAllocator ids, CancellationToken cancellationToken)
+        IdRequest request, IValidator<IdRequest> validator, GlobalIdAllocator ids, TsoComponent tso, ActiveTsoClient active,
+        HttpRequest http, CancellationToken cancellationToken)
     {
         if (Invalid(validator, request) is { } problem)
         {
             return problem;
+        }
+        if (!tso.IsActive)
+        {
+            return TypedResults.Ok(await active.AllocateIdsAsync(request, http, cancellationToken));
         }
         var range = await ids.AllocAsync((uint)request.Count, cancellationToken);
         return TypedResults.Ok(new IdResponse(range.Begin, range.End));

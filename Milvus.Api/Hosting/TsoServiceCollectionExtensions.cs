@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
+using Milvus.Api.Infrastructure;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;
@@ -9,8 +10,10 @@ using Milvus.Workers.Tso;
 namespace Milvus.Api.Hosting;
 
 /// <summary>
-/// Registers the timestamp oracle, the global id allocator, their component, updater and readiness check. Their
-/// saved state lives in the meta store, the <see cref="ITxnKv"/> that <c>AddMilvusKv</c> registers.
+/// Registers the timestamp oracle, the global id allocator, their component, updater and readiness check, and the
+/// client that forwards to the active TSO from a standby. Their saved state lives in the meta store, the
+/// <see cref="ITxnKv"/> that <c>AddMilvusKv</c> registers; the role is elected through the sessions of
+/// <c>AddMilvusSessions</c> when they are registered.
 /// </summary>
 public static class TsoServiceCollectionExtensions
 {
@@ -26,6 +29,7 @@ public static class TsoServiceCollectionExtensions
             sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,
             sp.GetRequiredService<ILogger<GlobalIdAllocator>>()));
         services.AddSingleton<TsoComponent>();
+        services.AddHttpClient<ActiveTsoClient>(client => client.Timeout = ActiveTsoClient.Timeout);
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TsoComponent>());
         services.AddHostedService<TsoUpdateService>();
         services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);

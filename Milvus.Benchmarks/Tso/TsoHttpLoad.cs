@@ -148,7 +148,7 @@ public static class TsoHttpLoad
     private static (string File, string[] Args, Dictionary<string, string> Env) BareServerCommand() =>
         (typeof(TsoHttpLoad).Assembly.Location, ["bare-server", "{url}"], []);
 
-    private static (string File, string[] Args, Dictionary<string, string> Env) GatewayCommand(string dataDir)
+    internal static (string File, string[] Args, Dictionary<string, string> Env) GatewayCommand(string dataDir)
     {
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "Milvus.sln")))
@@ -189,7 +189,7 @@ public static class TsoHttpLoad
     }
 
     /// <summary>A server child process on a free loopback port, stopped on dispose.</summary>
-    private sealed class ChildServer : IDisposable
+    internal sealed class ChildServer : IDisposable
     {
         private readonly Process _process;
 

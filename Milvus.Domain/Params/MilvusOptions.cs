@@ -106,6 +106,9 @@ public sealed class ServiceSessionOptions
 
     /// <summary>The session lease's time to live, in seconds.</summary>
     public int TtlSeconds { get; set; } = 30;
+
+    /// <summary>The address other gateways reach this one at; defaults to the first URL it listens on.</summary>
+    public string? Address { get; set; }
 }
 
 /// <summary>The gateway's own time tick producer (section <c>Milvus:TimeTick</c>).</summary>

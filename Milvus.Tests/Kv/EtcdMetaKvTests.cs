@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using dotnet_etcd;
-using Etcdserverpb;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Etcd;
 using Milvus.Tests.Infrastructure;
@@ -18,12 +16,7 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
     {
     }
 
-    protected override async Task CompactAsync(long revision)
-    {
-        using var channel = EtcdChannels.Create(TestServers.EtcdEndpoints, TimeSpan.FromSeconds(5));
-        using var client = new EtcdClient(channel.CreateCallInvoker());
-        await client.CompactAsync(new CompactionRequest { Revision = revision, Physical = true });
-    }
+    protected override Task CompactAsync(long revision) => EtcdAdmin.CompactAsync(TestServers.EtcdEndpoints, revision);
 
     [Fact]
     public async Task AnEtcdOnAClosedPortFailsFastWithUnavailable()
