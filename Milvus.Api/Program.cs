@@ -74,7 +74,6 @@ app.MapParamsApi();
 app.MapTsoApi();
 app.MapMessagesApi();
 app.MapChannelsApi();
-
 app.MapSessionsApi();
 
 app.WarnWhenExposedWithoutKeys();
