@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using Milvus.Benchmarks.MsgStream;
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; bare-server URL is the driver's baseline child process.
@@ -8,6 +9,8 @@ switch (args)
         return await TsoHttpLoad.RunAsync(rest);
     case ["bare-server", var url]:
         return await TsoHttpLoad.RunBareServerAsync(url);
+    case ["msgstream-consume", .. var rest]:
+        return await MsgStreamConsumeRounds.RunAsync(rest);
 }
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'
