@@ -15,7 +15,8 @@ public static class MsgStreamConsumeRounds
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
-        var bench = new MsgStreamConsumeBenchmarks();
+        var bufferSize = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 64;
+        var bench = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize };
         bench.Setup();
         try
         {
@@ -50,7 +51,7 @@ public static class MsgStreamConsumeRounds
                     }
                 }
             }
-            Console.WriteLine($"MsgStream consume, {rounds} interleaved rounds, {Environment.ProcessorCount} cores");
+            Console.WriteLine($"MsgStream consume, {rounds} interleaved rounds, stream buffer {bufferSize} packs, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");
             for (var v = 0; v < variants.Length; v++)
             {
                 var ratios = Enumerable.Range(0, rounds).Select(r => wall[0][r] / wall[v][r]).ToList();
