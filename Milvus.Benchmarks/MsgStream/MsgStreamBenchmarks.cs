@@ -12,8 +12,8 @@ internal static class MsgStreamBench
 {
     public const int PerTick = 1000;
 
-    public static MsgStreamFactory Factory(IMqClient mq) =>
-        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(ReadBatchSize: PerTick));
+    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64) =>
+        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize, ReadBatchSize: PerTick));
 
     /// <summary><paramref name="count"/> one-row Insert messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
     public static List<TsMsg> Msgs(int count, ulong firstTs) =>
@@ -85,6 +85,9 @@ public class MsgStreamConsumeBenchmarks
     private readonly UnmarshalDispatcher _dispatcher = new();
     private MsgStreamFactory _factory = null!;
 
+    /// <summary>The streams' <see cref="MsgStreamSettings.BufferSize"/> (packs the pump may run ahead of the reader).</summary>
+    public int BufferSize { get; set; } = 64;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -96,7 +99,7 @@ public class MsgStreamConsumeBenchmarks
             msgs.Add(TimeTickMsg.At(msgs[^1].EndTs + 1));
             _bench.Mq.ProduceAsync(Channel, MsgStreamBench.Marshal(msgs)).GetAwaiter().GetResult();
         }
-        _factory = MsgStreamBench.Factory(_bench.Mq);
+        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize);
     }
 
     [GlobalCleanup]

@@ -56,6 +56,17 @@ public abstract class RowsMsg<TRow> : TsMsg, ISplittableMsg
         return copy;
     }
 
+    /// <summary>The decoded rows of a body, in order, in a list of the right size (no LINQ on the decode path).</summary>
+    private protected static List<TRow> ReadRows<TWire>(IReadOnlyList<TWire> rows, Func<TWire, TRow> read)
+    {
+        var result = new List<TRow>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            result.Add(read(rows[i]));
+        }
+        return result;
+    }
+
     /// <summary>A new, empty message of the same type.</summary>
     private protected abstract RowsMsg<TRow> CreateEmpty();
 
@@ -83,7 +94,10 @@ public sealed class InsertMsg : RowsMsg<InsertRowData>
     {
         envelope.HashKeys.Clear();
         var body = new InsertBody { CollectionName = CollectionName, PartitionName = PartitionName, SegmentId = SegmentId };
-        body.Rows.AddRange(Rows.Select(r => new InsertRow { RowId = r.RowId, Timestamp = r.Timestamp, HashKey = r.HashKey, Data = ByteString.CopyFrom(r.Data.Span) }));
+        foreach (var r in Rows)
+        {
+            body.Rows.Add(new InsertRow { RowId = r.RowId, Timestamp = r.Timestamp, HashKey = r.HashKey, Data = UnsafeByteOperations.UnsafeWrap(r.Data) });
+        }
         envelope.Insert = body;
     }
 
@@ -95,7 +109,7 @@ public sealed class InsertMsg : RowsMsg<InsertRowData>
             CollectionName = body.CollectionName,
             PartitionName = body.PartitionName,
             SegmentId = body.SegmentId,
-            Rows = body.Rows.Select(r => new InsertRowData(r.RowId, r.Timestamp, r.HashKey, r.Data.Memory)).ToList(),
+            Rows = ReadRows(body.Rows, static r => new InsertRowData(r.RowId, r.Timestamp, r.HashKey, r.Data.Memory)),
         }.ReadHeader<InsertMsg>(raw);
     }
 }
@@ -114,7 +128,10 @@ public sealed class DeleteMsg : RowsMsg<DeleteRowData>
     {
         envelope.HashKeys.Clear();
         var body = new DeleteBody { CollectionName = CollectionName, PartitionName = PartitionName };
-        body.Rows.AddRange(Rows.Select(r => new DeleteRow { PrimaryKey = ByteString.CopyFrom(r.PrimaryKey.Span), Timestamp = r.Timestamp, HashKey = r.HashKey }));
+        foreach (var r in Rows)
+        {
+            body.Rows.Add(new DeleteRow { PrimaryKey = UnsafeByteOperations.UnsafeWrap(r.PrimaryKey), Timestamp = r.Timestamp, HashKey = r.HashKey });
+        }
         envelope.Delete = body;
     }
 
@@ -125,7 +142,7 @@ public sealed class DeleteMsg : RowsMsg<DeleteRowData>
         {
             CollectionName = body.CollectionName,
             PartitionName = body.PartitionName,
-            Rows = body.Rows.Select(r => new DeleteRowData(r.PrimaryKey.Memory, r.Timestamp, r.HashKey)).ToList(),
+            Rows = ReadRows(body.Rows, static r => new DeleteRowData(r.PrimaryKey.Memory, r.Timestamp, r.HashKey)),
         }.ReadHeader<DeleteMsg>(raw);
     }
 }
@@ -181,7 +198,7 @@ public abstract class CollectionDdlMsg : TsMsg
     public ReadOnlyMemory<byte> Schema { get; set; }
 
     private protected override void WriteBody(MsgEnvelope envelope) =>
-        envelope.Collection = new CollectionBody { CollectionName = CollectionName, CollectionId = CollectionId, Schema = ByteString.CopyFrom(Schema.Span) };
+        envelope.Collection = new CollectionBody { CollectionName = CollectionName, CollectionId = CollectionId, Schema = UnsafeByteOperations.UnsafeWrap(Schema) };
 
     private protected T Fill<T>(RawMsg raw)
         where T : CollectionDdlMsg

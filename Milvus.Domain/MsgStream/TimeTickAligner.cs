@@ -44,7 +44,15 @@ public sealed class TimeTickAligner
         {
             return true;
         }
-        return _channels.Any(c => c.Tick is { } other && other > tick);
+        // A loop, not LINQ: the pump asks this once per message read.
+        foreach (var other in _channels)
+        {
+            if (other.Tick > tick)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

@@ -51,7 +51,11 @@ public abstract class TsMsg
         return envelope.ToByteArray();
     }
 
-    /// <summary>Fills the type-specific body of the envelope.</summary>
+    /// <summary>
+    /// Fills the type-specific body of the envelope. Byte fields wrap the message's memory without a copy
+    /// (<see cref="UnsafeByteOperations.UnsafeWrap"/>): the envelope lives only until <see cref="Marshal"/> has
+    /// written it out.
+    /// </summary>
     private protected abstract void WriteBody(MsgEnvelope envelope);
 
     /// <summary>Copies the common header fields from an envelope.</summary>
@@ -75,7 +79,7 @@ public sealed class PayloadMsg(MsgType type) : TsMsg
     /// <summary>The message's body.</summary>
     public ReadOnlyMemory<byte> Payload { get; set; }
 
-    private protected override void WriteBody(MsgEnvelope envelope) => envelope.Payload = ByteString.CopyFrom(Payload.Span);
+    private protected override void WriteBody(MsgEnvelope envelope) => envelope.Payload = UnsafeByteOperations.UnsafeWrap(Payload);
 
     internal static PayloadMsg From(RawMsg raw) =>
         new PayloadMsg(raw.Type) { Payload = raw.Payload }.ReadHeader<PayloadMsg>(raw);
@@ -91,7 +95,7 @@ public sealed class RawMsg
         Id = envelope.Id;
         BeginTs = envelope.BeginTs;
         EndTs = envelope.EndTs;
-        HashKeys = envelope.HashKeys.ToArray();
+        HashKeys = envelope.HashKeys.Count == 0 ? [] : envelope.HashKeys.ToArray();
         TraceParent = envelope.TraceParent.Length == 0 ? null : envelope.TraceParent;
         Payload = envelope.BodyCase == MsgEnvelope.BodyOneofCase.Payload ? envelope.Payload.Memory : ReadOnlyMemory<byte>.Empty;
     }

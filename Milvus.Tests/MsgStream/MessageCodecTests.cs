@@ -104,4 +104,44 @@ public sealed class MessageCodecTests
         Assert.Equal(42, read.Id);
         Assert.Equal(new byte[] { 1 }, read.Payload.ToArray());
     }
+
+    // A version-1 Insert as written before the decode/encode path was tuned: it must stay readable, and the
+    // writer must still produce exactly these bytes.
+    private static readonly byte[] InsertV1 =
+    [
+        0x08, 0x01, 0x10, 0x90, 0x03, 0x18, 0x07, 0x20, 0x64, 0x28, 0x69, 0x5A, 0x0F, 0x0A, 0x01, 0x63,
+        0x22, 0x0A, 0x08, 0x01, 0x10, 0x65, 0x18, 0x03, 0x22, 0x02, 0x01, 0x02,
+    ];
+
+    [Fact]
+    public void AVersionOneInsertWrittenEarlierStaysReadableAndIsWrittenTheSameWay()
+    {
+        var read = Assert.IsType<InsertMsg>(_dispatcher.Unmarshal(InsertV1));
+
+        Assert.Equal((7L, 100UL, 105UL, "c"), (read.Id, read.BeginTs, read.EndTs, read.CollectionName));
+        var row = Assert.Single(read.Rows);
+        Assert.Equal((1L, 101UL, 3u), (row.RowId, row.Timestamp, row.HashKey));
+        Assert.Equal(new byte[] { 1, 2 }, row.Data.ToArray());
+        Assert.Equal(InsertV1, read.Marshal());
+    }
+
+    [Fact]
+    public void MarshalledBytesDoNotChangeWhenTheMessageDataChangesAfterwards()
+    {
+        var data = new byte[] { 1, 2 };
+        var schema = new byte[] { 3 };
+        var payload = new byte[] { 4 };
+        var insert = new InsertMsg { Id = 7, BeginTs = 100, EndTs = 105, CollectionName = "c", Rows = [new(1, 101, 3, data)] };
+        var create = new CreateCollectionMsg { CollectionName = "c", Schema = schema };
+        var other = new PayloadMsg(MsgType.Search) { Payload = payload, HashKeys = [1] };
+        var before = (insert.Marshal(), create.Marshal(), other.Marshal());
+
+        data[0] = 9;
+        schema[0] = 9;
+        payload[0] = 9;
+
+        Assert.Equal(InsertV1, before.Item1);
+        Assert.Equal(new byte[] { 3 }, Assert.IsType<CreateCollectionMsg>(_dispatcher.Unmarshal(before.Item2)).Schema.ToArray());
+        Assert.Equal(new byte[] { 4 }, Assert.IsType<PayloadMsg>(_dispatcher.Unmarshal(before.Item3)).Payload.ToArray());
+    }
 }

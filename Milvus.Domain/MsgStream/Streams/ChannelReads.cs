@@ -17,9 +17,13 @@ internal sealed class ChannelReads(IMqClient mq, IReadOnlyList<string> channels,
 
     public int Count => channels.Count;
 
-    /// <summary>Starts a read of channel <paramref name="index"/> unless one is in flight.</summary>
+    /// <summary>
+    /// Starts a read of channel <paramref name="index"/> unless one is in flight. The read runs on the thread pool,
+    /// because a backend may read synchronously when messages are there (RocksMQ does): so the next batch is read
+    /// while the pump decodes the last one.
+    /// </summary>
     public void Request(int index) =>
-        _pending[index] ??= mq.ConsumeAsync(channels[index], group, batchSize, wait, cancellationToken);
+        _pending[index] ??= Task.Run(() => mq.ConsumeAsync(channels[index], group, batchSize, wait, cancellationToken), cancellationToken);
 
     /// <summary>Waits for the first read in flight to finish and returns its channel and messages (maybe none).</summary>
     /// <exception cref="InvalidOperationException">No read is in flight.</exception>

@@ -30,12 +30,18 @@ public sealed class MqMsgStream : MsgStreamBase
             {
                 continue;
             }
+            // The next batch is being read (above) while this one is decoded.
             var msgs = new List<TsMsg>(messages.Count);
+            var beginTs = ulong.MaxValue;
+            var endTs = 0UL;
             foreach (var message in messages)
             {
-                msgs.Add(Decode(reads.Channels[index], reads.Group, message).Msg);
+                var msg = Decode(reads.Channels[index], reads.Group, message).Msg;
+                beginTs = Math.Min(beginTs, msg.BeginTs);
+                endTs = Math.Max(endTs, msg.EndTs);
+                msgs.Add(msg);
             }
-            var pack = MsgPack.Of(msgs);
+            var pack = new MsgPack { BeginTs = beginTs, EndTs = endTs, Msgs = msgs };
             pack.StartPositions.Add(msgs[0].Position!);
             pack.EndPositions.Add(msgs[^1].Position!);
             await output.WriteAsync(pack, cancellationToken).ConfigureAwait(false);

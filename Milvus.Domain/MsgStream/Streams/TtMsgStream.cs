@@ -59,6 +59,11 @@ public sealed class TtMsgStream : MsgStreamBase
                 }
             }
             var (index, messages) = await reads.NextAsync().ConfigureAwait(false);
+            if (messages.Count > 0 && unread[index].Count == 0)
+            {
+                // Read ahead while this batch is decoded: at most one batch waits undecoded per channel.
+                reads.Request(index);
+            }
             foreach (var message in messages)
             {
                 unread[index].Enqueue(Decode(reads.Channels[index], reads.Group, message));
