@@ -1,9 +1,7 @@
 using BenchmarkDotNet.Running;
-<<<<<<< HEAD
 using Milvus.Benchmarks.Sessions;
-=======
+
 using Milvus.Benchmarks.MsgStream;
->>>>>>> msperf
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; bare-server URL is the driver's baseline child process.
@@ -13,13 +11,11 @@ switch (args)
         return await TsoHttpLoad.RunAsync(rest);
     case ["bare-server", var url]:
         return await TsoHttpLoad.RunBareServerAsync(url);
-<<<<<<< HEAD
     case ["sessions", .. var rest]:
         return await SessionsDriver.RunAsync(rest);
-=======
+
     case ["msgstream-consume", .. var rest]:
         return await MsgStreamConsumeRounds.RunAsync(rest);
->>>>>>> msperf
 }
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'
