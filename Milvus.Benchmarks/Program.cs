@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Running;
-using Milvus.Benchmarks.Sessions;
-
 using Milvus.Benchmarks.MsgStream;
+using Milvus.Benchmarks.Sessions;
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; bare-server URL is the driver's baseline child process.
