@@ -57,6 +57,8 @@ public sealed partial class GlobalIdAllocator : IIdAllocator
         try
         {
             var saved = await SavedValue.LoadAsync(_kv, Key, cancellationToken).ConfigureAwait(false);
+            _ready = false;
+            Interlocked.Exchange(ref _saved, saved);
             var next = Math.Max(saved, NowId());
             await SaveAsync(next + _windowIds, cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _next, next);
@@ -147,7 +149,16 @@ public sealed partial class GlobalIdAllocator : IIdAllocator
 
     private async Task SaveAsync(long highWater, CancellationToken cancellationToken)
     {
-        await SavedValue.SaveAsync(_kv, Key, highWater, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SavedValue.SaveAsync(_kv, Key, Interlocked.Read(ref _saved), highWater, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TsoFencedException)
+        {
+            // Deposed: another allocator continues above our mark; hand out nothing more until Init.
+            _ready = false;
+            throw;
+        }
         Interlocked.Exchange(ref _saved, highWater);
     }
 

@@ -36,6 +36,27 @@ internal static class SavedValue
         }
     }
 
-    public static Task SaveAsync(ITxnKv kv, string key, long value, CancellationToken cancellationToken) =>
-        kv.SaveAsync(key, value.ToString(CultureInfo.InvariantCulture), cancellationToken);
+    /// <summary>
+    /// Saves <paramref name="value"/> over <paramref name="expected"/>, the value this process loaded or saved last
+    /// (0 when the key was absent). On a meta KV the write is a compare-and-swap, so a deposed oracle that another
+    /// process has loaded past can never extend its window again: it gets a <see cref="TsoFencedException"/>.
+    /// </summary>
+    public static async Task SaveAsync(ITxnKv kv, string key, long expected, long value, CancellationToken cancellationToken)
+    {
+        var text = Format(value);
+        if (kv is not IMetaKv meta)
+        {
+            await kv.SaveAsync(key, text, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var swapped = expected == 0
+            ? await meta.CompareVersionAndSwapAsync(key, 0, text, cancellationToken: cancellationToken).ConfigureAwait(false)
+            : await meta.CompareValueAndSwapAsync(key, Format(expected), text, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!swapped)
+        {
+            throw new TsoFencedException(key, expected);
+        }
+    }
+
+    private static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

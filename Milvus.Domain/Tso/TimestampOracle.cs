@@ -65,6 +65,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
         try
         {
             var last = await SavedValue.LoadAsync(_kv, Key, cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref _savedMs, last);
             var now = NowMs();
             var next = now - last < GuardMs ? last + GuardMs : now;
             await PublishAsync(next, forceSave: true, cancellationToken).ConfigureAwait(false);
@@ -239,7 +240,17 @@ public sealed partial class TimestampOracle : ITimestampAllocator
         if (forceSave || Interlocked.Read(ref _savedMs) - next <= GuardMs)
         {
             var save = next + _options.SaveIntervalMs;
-            await SavedValue.SaveAsync(_kv, Key, save, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SavedValue.SaveAsync(_kv, Key, Interlocked.Read(ref _savedMs), save, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TsoFencedException)
+            {
+                // Deposed: issue nothing more until Init loads the other oracle's window.
+                Volatile.Write(ref _slot, null);
+                Interlocked.Exchange(ref _savedMs, 0);
+                throw;
+            }
             Interlocked.Exchange(ref _savedMs, save);
         }
         Volatile.Write(ref _slot, new PhysicalSlot(next));

@@ -23,3 +23,13 @@ public sealed class TsoCorruptStateException(string key, string value)
 {
     public ErrorKind Kind => ErrorKind.Unavailable;
 }
+
+/// <summary>
+/// Another oracle saved a window under the same key since this one loaded it: this one is no longer the active TSO
+/// and stops issuing until it loads again. The HTTP layer answers 503.
+/// </summary>
+public sealed class TsoFencedException(string key, long expected)
+    : Exception($"Another TSO moved the saved value under '{key}' past {expected} since this one loaded it; this one stopped issuing until it loads again."), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.Unavailable;
+}

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain.Allocation;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Embedded;
@@ -54,6 +56,52 @@ public sealed class TsoStandbyTests : IAsyncLifetime
         Assert.True((await second.Oracle.GenerateTsoAsync(1)).Value >= lastTs.Value + 1000);
         Assert.True((await second.Ids.AllocAsync(1)).Begin >= lastIds.End);
         await second.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task AnOracleThatAnotherOracleLoadedPastIsFencedAndNeverIssuesInsideTheNewWindow()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_000));
+        var deposed = new TimestampOracle(_kv, time, _options);
+        await deposed.InitTimestampAsync();
+        var before = await deposed.GenerateTsoAsync(10);
+
+        // A second oracle loads the saved window (a failover while the first still believes it is active).
+        var successor = new TimestampOracle(_kv, time, _options);
+        await successor.InitTimestampAsync();
+        var after = await successor.GenerateTsoAsync(1);
+        Assert.True(after.Value > before.Value + 10);
+
+        // The first can no longer extend its window: the save is fenced and it stops issuing.
+        time.Advance(TimeSpan.FromMilliseconds(_options.SaveIntervalMs));
+        await Assert.ThrowsAsync<TsoFencedException>(() => deposed.UpdateTimestampAsync());
+        Assert.False(deposed.IsReady);
+        await Assert.ThrowsAsync<TsoNotReadyException>(async () => await deposed.GenerateTsoAsync(1));
+        Assert.True((await successor.GenerateTsoAsync(1)).Value > after.Value);
+    }
+
+    [Fact]
+    public async Task AnIdAllocatorThatAnotherAllocatorLoadedPastIsFencedBeforeItsRangesOverlap()
+    {
+        var deposed = new GlobalIdAllocator(_kv, TimeProvider.System, _options);
+        await deposed.InitAsync();
+        var first = await deposed.AllocAsync(1);
+        var successor = new GlobalIdAllocator(_kv, TimeProvider.System, _options);
+        await successor.InitAsync();
+        var successorRange = await successor.AllocAsync(1);
+        Assert.True(successorRange.Begin >= deposed.SavedHighWater);
+
+        // Draining the rest of its window forces the deposed allocator to extend the mark, which is fenced.
+        var issued = new List<IdRange> { first };
+        await Assert.ThrowsAsync<TsoFencedException>(async () =>
+        {
+            while (true)
+            {
+                issued.Add(await deposed.AllocAsync(GlobalIdAllocator.MaxCount));
+            }
+        });
+        Assert.All(issued, range => Assert.True(range.End <= successorRange.Begin));
+        Assert.False(deposed.IsReady);
     }
 
     private TsoComponent NewComponent(string address) => new(
