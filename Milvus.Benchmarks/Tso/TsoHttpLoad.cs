@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Milvus.Domain.Allocation;
 using Milvus.Domain.Allocation.Http;
+using Milvus.Benchmarks.Http;
 
 namespace Milvus.Benchmarks.Tso;
 
@@ -30,7 +31,7 @@ public static class TsoHttpLoad
         try
         {
             using var bare = await ChildServer.StartAsync("bare", BareServerCommand());
-            using var gateway = await ChildServer.StartAsync("gateway", GatewayCommand(dataDir));
+            using var gateway = await ChildServer.StartAsync("gateway", ChildCommand.Gateway(dataDir));
 
             // The machine is shared, so the targets take turns in short rounds and see the same background load.
             const int rounds = 5;
@@ -145,28 +146,8 @@ public static class TsoHttpLoad
         return LoadResult.From(all, duration) with { Fetches = allocator.FetchCount };
     }
 
-    private static (string File, string[] Args, Dictionary<string, string> Env) BareServerCommand() =>
-        (typeof(TsoHttpLoad).Assembly.Location, ["bare-server", "{url}"], []);
-
-    private static (string File, string[] Args, Dictionary<string, string> Env) GatewayCommand(string dataDir)
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Milvus.sln")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Run from inside the repository.");
-        }
-        var dll = Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll");
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"Build the gateway first: dotnet build Milvus.Api -c Release ({dll} is missing).");
-        }
-        return (dll, [], new()
-        {
-            ["Milvus__DataDir"] = dataDir,
-            ["ASPNETCORE_URLS"] = "{url}",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
-    }
+    private static ChildCommand BareServerCommand() =>
+        new(typeof(TsoHttpLoad).Assembly.Location, ["bare-server", "{url}"], []);
 
     /// <summary>Throughput and latency of one run, or of several merged.</summary>
     private sealed record LoadResult(List<long> LatencyTicks, TimeSpan Duration)
@@ -185,78 +166,6 @@ public static class TsoHttpLoad
             var sorted = LatencyTicks.Order().ToList();
             double Ms(double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, q * sorted.Count)] * 1000.0 / Stopwatch.Frequency;
             return $"{PerSecond,12:N0}/s  p50 {Ms(0.50):0.00} ms  p99 {Ms(0.99):0.00} ms  ({sorted.Count:N0} ops{(Fetches is { } f ? $", {f:N0} HTTP fetches" : "")})";
-        }
-    }
-
-    /// <summary>A server child process on a free loopback port, stopped on dispose.</summary>
-    private sealed class ChildServer : IDisposable
-    {
-        private readonly Process _process;
-
-        private ChildServer(Process process, string url)
-        {
-            _process = process;
-            Url = url;
-        }
-
-        public string Url { get; }
-
-        public static async Task<ChildServer> StartAsync(string name, (string File, string[] Args, Dictionary<string, string> Env) command)
-        {
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
-            probe.Stop();
-            var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            info.ArgumentList.Add(command.File);
-            foreach (var arg in command.Args)
-            {
-                info.ArgumentList.Add(arg.Replace("{url}", url, StringComparison.Ordinal));
-            }
-            foreach (var (key, value) in command.Env)
-            {
-                info.Environment[key] = value.Replace("{url}", url, StringComparison.Ordinal);
-            }
-            var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start the {name} server.");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new ChildServer(process, url);
-            using var http = new HttpClient();
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-            for (var attempt = 0; attempt < 600; attempt++)
-            {
-                try
-                {
-                    using var live = await http.GetAsync(url + "/health/live");
-                    if (live.IsSuccessStatusCode)
-                    {
-                        return server;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet.
-                }
-                if (process.HasExited)
-                {
-                    break;
-                }
-                await timer.WaitForNextTickAsync();
-            }
-            server.Dispose();
-            throw new InvalidOperationException($"The {name} server did not come up at {url}.");
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-            _process.Dispose();
         }
     }
 }
