@@ -39,24 +39,32 @@ public static class TsoHttpLoad
             var bareRuns = new List<LoadResult>();
             var tsoRuns = new List<LoadResult>();
             var batchedRuns = new List<LoadResult>();
-            var cachedRuns = new List<LoadResult>();
+            var cachedRuns = CachedVariants.Select(_ => new List<LoadResult>()).ToList();
             for (var round = 0; round < rounds; round++)
             {
                 bareRuns.Add(await DriveAsync(bare.Url + "/api/v1/tso", concurrency, slice));
                 tsoRuns.Add(await DriveAsync(gateway.Url + "/api/v1/tso", concurrency, slice));
                 batchedRuns.Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch: 1));
-                cachedRuns.Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch: CachedPrefetch));
+                for (var v = 0; v < CachedVariants.Length; v++)
+                {
+                    var (prefetch, refillBelow) = CachedVariants[v];
+                    cachedRuns[v].Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch, refillBelow));
+                }
             }
             var bareResult = LoadResult.Merge(bareRuns, duration);
             var tsoResult = LoadResult.Merge(tsoRuns, duration);
             var batched = LoadResult.Merge(batchedRuns, duration);
-            var cached = LoadResult.Merge(cachedRuns, duration);
+            var cached = cachedRuns.Select(runs => LoadResult.Merge(runs, duration)).ToList();
 
             Console.WriteLine($"HTTP load, {rounds} interleaved rounds, {seconds} s per target, {concurrency} connections, {Environment.ProcessorCount} cores");
             Console.WriteLine($"bare constant endpoint     : {bareResult}");
             Console.WriteLine($"POST /api/v1/tso           : {tsoResult}   ratio to bare {tsoResult.PerSecond / bareResult.PerSecond:0.00}");
             Console.WriteLine($"TimestampAllocator (1000)  : {batched}   ratio to bare {batched.PerSecond / bareResult.PerSecond:0.00}");
-            Console.WriteLine($"  with a {CachedPrefetch}-timestamp cache : {cached}   ratio to bare {cached.PerSecond / bareResult.PerSecond:0.00}");
+            for (var v = 0; v < CachedVariants.Length; v++)
+            {
+                var (prefetch, refillBelow) = CachedVariants[v];
+                Console.WriteLine($"  cache {prefetch,5}, refill below {refillBelow,5} : {cached[v]}   ratio to bare {cached[v].PerSecond / bareResult.PerSecond:0.00}");
+            }
             return 0;
         }
         finally
@@ -112,12 +120,12 @@ public static class TsoHttpLoad
     /// The batch the cached variant fetches at once: a few milliseconds' worth at this rate, handed out only while
     /// fresh (50 ms), as Milvus's own client allocator does. The other variant fetches exactly what callers wait for.
     /// </summary>
-    private const uint CachedPrefetch = 4096;
+    private static readonly (uint Prefetch, uint RefillBelow)[] CachedVariants = [(4096, 1024), (4096, 2048), (8192, 4096)];
 
-    private static async Task<LoadResult> DriveAllocatorAsync(string baseUrl, int callers, TimeSpan duration, uint prefetch)
+    private static async Task<LoadResult> DriveAllocatorAsync(string baseUrl, int callers, TimeSpan duration, uint prefetch, uint? refillBelow = null)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4 }) { BaseAddress = new Uri(baseUrl + "/") };
-        await using var allocator = new TimestampAllocator(new GatewayAllocationClient(http), TimeProvider.System, prefetch: prefetch);
+        await using var allocator = new TimestampAllocator(new GatewayAllocationClient(http), TimeProvider.System, prefetch: prefetch, refillBelow: refillBelow);
         allocator.Start();
         var stop = Stopwatch.StartNew();
         var warmUntil = TimeSpan.FromSeconds(1);
