@@ -416,6 +416,32 @@ public sealed class RocksMqTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ConcurrentSingleProducesCommittedTogetherEachGetTheIdsOfTheirOwnMessages()
+    {
+        await Mq.CreateChannelAsync("together");
+        await Mq.CreateConsumerGroupAsync("together", "g", MqStartPosition.Earliest);
+
+        // 16 callers at once queue behind one another's writes, so their calls are committed in shared batches.
+        var calls = await Task.WhenAll(Enumerable.Range(0, 16).Select(caller => Task.Run(async () =>
+        {
+            var sent = new List<(long Id, string Text)>();
+            for (var i = 0; i < 40; i++)
+            {
+                var texts = Enumerable.Range(0, 1 + (i % 3)).Select(j => $"{caller}:{i}:{j}").ToArray();
+                var ids = await Mq.ProduceAsync("together", Payloads(texts));
+                sent.AddRange(ids.Zip(texts));
+            }
+            return sent;
+        }))).WaitAsync(Patience);
+        var stored = await Mq.ConsumeAsync("together", "g", 10_000);
+
+        var expected = calls.SelectMany(c => c).OrderBy(m => m.Id).ToList();
+        Assert.Equal(expected.Count, expected.Select(m => m.Id).Distinct().Count());
+        Assert.Equal(expected.Select(m => m.Id), stored.Select(m => m.MsgId));
+        Assert.Equal(expected.Select(m => m.Text), Texts(stored));
+    }
+
     internal static IReadOnlyList<ReadOnlyMemory<byte>> Payloads(params string[] texts) =>
         [.. texts.Select(t => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(t))];
 
