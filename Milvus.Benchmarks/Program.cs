@@ -1,18 +1,20 @@
 using BenchmarkDotNet.Running;
+using Milvus.Benchmarks.Mq;
 using Milvus.Benchmarks.MsgStream;
 using Milvus.Benchmarks.Sessions;
 using Milvus.Benchmarks.Tso;
 
-// Load drivers: tso-http [seconds] [concurrency]; bare-server URL is the driver's baseline child process.
+// Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; bare-server URL is the driver's baseline child process.
 switch (args)
 {
     case ["tso-http", .. var rest]:
         return await TsoHttpLoad.RunAsync(rest);
+    case ["mq-http", .. var rest]:
+        return await MqHttpLoad.RunAsync(rest);
     case ["bare-server", var url]:
         return await TsoHttpLoad.RunBareServerAsync(url);
     case ["sessions", .. var rest]:
         return await SessionsDriver.RunAsync(rest);
-
     case ["msgstream-consume", .. var rest]:
         return await MsgStreamConsumeRounds.RunAsync(rest);
 }

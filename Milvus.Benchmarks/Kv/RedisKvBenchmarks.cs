@@ -8,7 +8,8 @@ namespace Milvus.Benchmarks.Kv;
 
 /// <summary>
 /// RedisKv next to raw StackExchange.Redis against the same server in the same run, 64 requests in flight:
-/// Save (raw SET, and raw HSET + ZADD in a MULTI transaction, which keeps what RedisKv keeps), Load (raw GET) and a 100-key LoadWithPrefix (raw ZRANGEBYLEX then HMGET over the same layout,
+/// Save (raw SET, and raw HSET + ZADD in a MULTI transaction, which keeps what RedisKv keeps), Load (raw GET, and
+/// raw HGET, the read RedisKv makes) and a 100-key LoadWithPrefix (raw ZRANGEBYLEX then HMGET over the same layout,
 /// two round trips where RedisKv's script takes one), with 1 KiB values; the raw side also converts keys and values
 /// to strings, as RedisKv does. Needs MILVUS_TEST_REDIS, which
 /// <c>source scripts/servers.sh &amp;&amp; servers_install &amp;&amp; servers_start</c> exports.
@@ -82,6 +83,10 @@ public class RedisKvBenchmarks
 
     [BenchmarkCategory("Load"), Benchmark(Baseline = true, OperationsPerInvoke = InFlight)]
     public Task RawLoad() => Many(async () => (string)(await _db.StringGetAsync($"raw-{_root}/{KeyOf(Next())}"))!);
+
+    /// <summary>The same read RedisKv makes: one field of the values hash.</summary>
+    [BenchmarkCategory("Load"), Benchmark(OperationsPerInvoke = InFlight)]
+    public Task RawLoadHash() => Many(async () => (string)(await _db.HashGetAsync(_rawValues, KeyOf(Next())))!);
 
     [BenchmarkCategory("Load"), Benchmark(OperationsPerInvoke = InFlight)]
     public Task KvLoad() => Many(() => _kv.LoadAsync(KeyOf(Next())));

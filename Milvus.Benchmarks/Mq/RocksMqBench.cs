@@ -56,6 +56,32 @@ internal sealed class RocksMqBench : IDisposable
         return count;
     }
 
+    /// <summary>
+    /// Reads a channel's stored messages with a bare iterator in batches of <paramref name="batch"/>, copying each
+    /// value into a message, and keeps each batch until the next one is complete, as the consume benchmark's loop
+    /// does with RocksMQ's batches (the garbage collector then sees the same live data).
+    /// </summary>
+    public int RawScanKeepingBatches(string channel, int batch)
+    {
+        var bounds = new ReadOptions().SetIterateUpperBound(System.Text.Encoding.ASCII.GetBytes(channel + "0"));
+        using var it = _database.Db.NewIterator(_database.Data, bounds);
+        var count = 0;
+        var held = new List<MqMessage>(batch);
+        var previous = held;
+        for (it.Seek(System.Text.Encoding.ASCII.GetBytes(channel + "/")); it.Valid(); it.Next())
+        {
+            if (held.Count == batch)
+            {
+                previous = held;
+                held = new List<MqMessage>(batch);
+            }
+            held.Add(new MqMessage(BinaryPrimitives.ReadInt64BigEndian(it.GetKeySpan()[^8..]), it.GetValueSpan().ToArray()));
+            count++;
+        }
+        GC.KeepAlive(previous);
+        return count;
+    }
+
     /// <summary>Creates a channel with a group at the earliest message.</summary>
     public async Task CreateChannelAsync(string channel)
     {

@@ -55,6 +55,9 @@ public class RocksMqConsumeBenchmarks
     [Benchmark(Baseline = true, Description = "raw iterator scan")]
     public int RawScan() => _bench.RawScan("consume");
 
+    [Benchmark(Description = "raw iterator scan, keeping each batch of 1000")]
+    public int RawScanKeepingBatches() => _bench.RawScanKeepingBatches("consume", 1000);
+
     [Benchmark(Description = "RocksMQ consume n=1000")]
     public async Task<int> Consume()
     {
@@ -69,13 +72,14 @@ public class RocksMqConsumeBenchmarks
 }
 
 /// <summary>
-/// About 10-byte messages one at a time, as Milvus's own RocksMQ benchmark does: produce (one message per call)
-/// next to a raw single put, and consume (n = 1 per call) next to a raw iterator step over the same count.
+/// About 10-byte messages one at a time, as Milvus's own RocksMQ benchmark does: produce (one message per call,
+/// from one caller and from 4 or 16 concurrent callers, whose calls RocksMQ commits together) next to a raw single
+/// put, and consume (n = 1 per call, and n = 1000) over the same count.
 /// </summary>
 [MemoryDiagnoser]
 public class RocksMqSmallMessageBenchmarks
 {
-    private const int PerInvoke = 1000;
+    private const int PerInvoke = 4000;
 
     private RocksMqBench _bench = null!;
     private ReadOnlyMemory<byte>[] _one = null!;
@@ -104,13 +108,13 @@ public class RocksMqSmallMessageBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = PerInvoke, Description = "RocksMQ produce, one at a time")]
-    public async Task ProduceOne()
-    {
-        for (var i = 0; i < PerInvoke; i++)
-        {
-            await _bench.Mq.ProduceAsync("small", _one);
-        }
-    }
+    public Task ProduceOne() => ProduceFrom(1);
+
+    [Benchmark(OperationsPerInvoke = PerInvoke, Description = "RocksMQ produce, one at a time, 4 callers")]
+    public Task ProduceOneFrom4() => ProduceFrom(4);
+
+    [Benchmark(OperationsPerInvoke = PerInvoke, Description = "RocksMQ produce, one at a time, 16 callers")]
+    public Task ProduceOneFrom16() => ProduceFrom(16);
 
     [Benchmark(OperationsPerInvoke = PerInvoke, Description = "RocksMQ consume, n = 1")]
     public async Task ConsumeOne()
@@ -121,4 +125,23 @@ public class RocksMqSmallMessageBenchmarks
             await _bench.Mq.ConsumeAsync("read", "bench", 1);
         }
     }
+
+    [Benchmark(OperationsPerInvoke = PerInvoke, Description = "RocksMQ consume, n = 1000")]
+    public async Task ConsumeThousands()
+    {
+        await _bench.Mq.SeekToAsync("read", "bench", Domain.Mq.MqStartPosition.Earliest);
+        for (var i = 0; i < PerInvoke; i += 1000)
+        {
+            await _bench.Mq.ConsumeAsync("read", "bench", 1000);
+        }
+    }
+
+    private Task ProduceFrom(int callers) => Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+    {
+        await Task.Yield();
+        for (var i = 0; i < PerInvoke / callers; i++)
+        {
+            await _bench.Mq.ProduceAsync("small", _one);
+        }
+    }));
 }

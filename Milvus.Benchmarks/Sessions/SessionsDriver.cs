@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
-using Milvus.Benchmarks.Tso;
+using Milvus.Benchmarks.Http;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Embedded;
 using Milvus.Domain.Kv.Etcd;
@@ -63,7 +63,7 @@ public static class SessionsDriver
     {
         var root = $"bench-failover-{Guid.NewGuid():N}";
         var dirs = new[] { Directory.CreateTempSubdirectory("milvus-bench-a-").FullName, Directory.CreateTempSubdirectory("milvus-bench-b-").FullName };
-        var gateways = new TsoHttpLoad.ChildServer?[2];
+        var gateways = new ChildServer?[2];
         var healthy = new List<double>();
         var serving = new List<double>();
         try
@@ -108,17 +108,17 @@ public static class SessionsDriver
         return (healthy, serving);
     }
 
-    private static Task<TsoHttpLoad.ChildServer> StartAsync(string dataDir, string etcd, string root, int ttl)
+    private static Task<ChildServer> StartAsync(string dataDir, string etcd, string root, int ttl)
     {
-        var command = TsoHttpLoad.GatewayCommand(dataDir);
+        var command = ChildCommand.Gateway(dataDir);
         command.Env["Milvus__Kv__Backend"] = "etcd";
         command.Env["Milvus__Etcd__Endpoints"] = etcd;
         command.Env["Milvus__Etcd__RootPath"] = root;
         command.Env["Milvus__Session__TtlSeconds"] = ttl.ToString(CultureInfo.InvariantCulture);
-        return TsoHttpLoad.ChildServer.StartAsync("gateway", command);
+        return ChildServer.StartAsync("gateway", command);
     }
 
-    private static async Task<int> WaitForActiveAsync(HttpClient http, TsoHttpLoad.ChildServer?[] gateways)
+    private static async Task<int> WaitForActiveAsync(HttpClient http, ChildServer?[] gateways)
     {
         var active = -1;
         await WaitUntilAsync(async () =>

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Milvus.Domain.Allocation;
 using Milvus.Domain.Allocation.Http;
+using Milvus.Benchmarks.Http;
 
 namespace Milvus.Benchmarks.Tso;
 
@@ -30,7 +31,7 @@ public static class TsoHttpLoad
         try
         {
             using var bare = await ChildServer.StartAsync("bare", BareServerCommand());
-            using var gateway = await ChildServer.StartAsync("gateway", GatewayCommand(dataDir));
+            using var gateway = await ChildServer.StartAsync("gateway", ChildCommand.Gateway(dataDir));
 
             // The machine is shared, so the targets take turns in short rounds and see the same background load.
             const int rounds = 5;
@@ -38,24 +39,32 @@ public static class TsoHttpLoad
             var bareRuns = new List<LoadResult>();
             var tsoRuns = new List<LoadResult>();
             var batchedRuns = new List<LoadResult>();
-            var cachedRuns = new List<LoadResult>();
+            var cachedRuns = CachedVariants.Select(_ => new List<LoadResult>()).ToList();
             for (var round = 0; round < rounds; round++)
             {
                 bareRuns.Add(await DriveAsync(bare.Url + "/api/v1/tso", concurrency, slice));
                 tsoRuns.Add(await DriveAsync(gateway.Url + "/api/v1/tso", concurrency, slice));
                 batchedRuns.Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch: 1));
-                cachedRuns.Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch: CachedPrefetch));
+                for (var v = 0; v < CachedVariants.Length; v++)
+                {
+                    var (prefetch, refillBelow) = CachedVariants[v];
+                    cachedRuns[v].Add(await DriveAllocatorAsync(gateway.Url, callers: 1000, slice, prefetch, refillBelow));
+                }
             }
             var bareResult = LoadResult.Merge(bareRuns, duration);
             var tsoResult = LoadResult.Merge(tsoRuns, duration);
             var batched = LoadResult.Merge(batchedRuns, duration);
-            var cached = LoadResult.Merge(cachedRuns, duration);
+            var cached = cachedRuns.Select(runs => LoadResult.Merge(runs, duration)).ToList();
 
             Console.WriteLine($"HTTP load, {rounds} interleaved rounds, {seconds} s per target, {concurrency} connections, {Environment.ProcessorCount} cores");
             Console.WriteLine($"bare constant endpoint     : {bareResult}");
             Console.WriteLine($"POST /api/v1/tso           : {tsoResult}   ratio to bare {tsoResult.PerSecond / bareResult.PerSecond:0.00}");
             Console.WriteLine($"TimestampAllocator (1000)  : {batched}   ratio to bare {batched.PerSecond / bareResult.PerSecond:0.00}");
-            Console.WriteLine($"  with a {CachedPrefetch}-timestamp cache : {cached}   ratio to bare {cached.PerSecond / bareResult.PerSecond:0.00}");
+            for (var v = 0; v < CachedVariants.Length; v++)
+            {
+                var (prefetch, refillBelow) = CachedVariants[v];
+                Console.WriteLine($"  cache {prefetch,5}, refill below {refillBelow,5} : {cached[v]}   ratio to bare {cached[v].PerSecond / bareResult.PerSecond:0.00}");
+            }
             return 0;
         }
         finally
@@ -111,12 +120,12 @@ public static class TsoHttpLoad
     /// The batch the cached variant fetches at once: a few milliseconds' worth at this rate, handed out only while
     /// fresh (50 ms), as Milvus's own client allocator does. The other variant fetches exactly what callers wait for.
     /// </summary>
-    private const uint CachedPrefetch = 4096;
+    private static readonly (uint Prefetch, uint RefillBelow)[] CachedVariants = [(4096, 1024), (4096, 2048), (8192, 4096)];
 
-    private static async Task<LoadResult> DriveAllocatorAsync(string baseUrl, int callers, TimeSpan duration, uint prefetch)
+    private static async Task<LoadResult> DriveAllocatorAsync(string baseUrl, int callers, TimeSpan duration, uint prefetch, uint? refillBelow = null)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4 }) { BaseAddress = new Uri(baseUrl + "/") };
-        await using var allocator = new TimestampAllocator(new GatewayAllocationClient(http), TimeProvider.System, prefetch: prefetch);
+        await using var allocator = new TimestampAllocator(new GatewayAllocationClient(http), TimeProvider.System, prefetch: prefetch, refillBelow: refillBelow);
         allocator.Start();
         var stop = Stopwatch.StartNew();
         var warmUntil = TimeSpan.FromSeconds(1);
@@ -145,28 +154,8 @@ public static class TsoHttpLoad
         return LoadResult.From(all, duration) with { Fetches = allocator.FetchCount };
     }
 
-    private static (string File, string[] Args, Dictionary<string, string> Env) BareServerCommand() =>
-        (typeof(TsoHttpLoad).Assembly.Location, ["bare-server", "{url}"], []);
-
-    internal static (string File, string[] Args, Dictionary<string, string> Env) GatewayCommand(string dataDir)
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Milvus.sln")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Run from inside the repository.");
-        }
-        var dll = Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll");
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"Build the gateway first: dotnet build Milvus.Api -c Release ({dll} is missing).");
-        }
-        return (dll, [], new()
-        {
-            ["Milvus__DataDir"] = dataDir,
-            ["ASPNETCORE_URLS"] = "{url}",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
-    }
+    private static ChildCommand BareServerCommand() =>
+        new(typeof(TsoHttpLoad).Assembly.Location, ["bare-server", "{url}"], []);
 
     /// <summary>Throughput and latency of one run, or of several merged.</summary>
     private sealed record LoadResult(List<long> LatencyTicks, TimeSpan Duration)
@@ -185,78 +174,6 @@ public static class TsoHttpLoad
             var sorted = LatencyTicks.Order().ToList();
             double Ms(double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, q * sorted.Count)] * 1000.0 / Stopwatch.Frequency;
             return $"{PerSecond,12:N0}/s  p50 {Ms(0.50):0.00} ms  p99 {Ms(0.99):0.00} ms  ({sorted.Count:N0} ops{(Fetches is { } f ? $", {f:N0} HTTP fetches" : "")})";
-        }
-    }
-
-    /// <summary>A server child process on a free loopback port, stopped on dispose.</summary>
-    internal sealed class ChildServer : IDisposable
-    {
-        private readonly Process _process;
-
-        private ChildServer(Process process, string url)
-        {
-            _process = process;
-            Url = url;
-        }
-
-        public string Url { get; }
-
-        public static async Task<ChildServer> StartAsync(string name, (string File, string[] Args, Dictionary<string, string> Env) command)
-        {
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
-            probe.Stop();
-            var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            info.ArgumentList.Add(command.File);
-            foreach (var arg in command.Args)
-            {
-                info.ArgumentList.Add(arg.Replace("{url}", url, StringComparison.Ordinal));
-            }
-            foreach (var (key, value) in command.Env)
-            {
-                info.Environment[key] = value.Replace("{url}", url, StringComparison.Ordinal);
-            }
-            var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start the {name} server.");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new ChildServer(process, url);
-            using var http = new HttpClient();
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-            for (var attempt = 0; attempt < 600; attempt++)
-            {
-                try
-                {
-                    using var live = await http.GetAsync(url + "/health/live");
-                    if (live.IsSuccessStatusCode)
-                    {
-                        return server;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet.
-                }
-                if (process.HasExited)
-                {
-                    break;
-                }
-                await timer.WaitForNextTickAsync();
-            }
-            server.Dispose();
-            throw new InvalidOperationException($"The {name} server did not come up at {url}.");
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-            _process.Dispose();
         }
     }
 }

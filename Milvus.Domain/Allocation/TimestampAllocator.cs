@@ -29,7 +29,12 @@ public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampA
     /// <param name="prefetch">How many timestamps one fetch takes at least.</param>
     /// <param name="queueCapacity">How many requests may wait for a fetch.</param>
     /// <param name="logger">Where fetch failures are logged.</param>
-    public TimestampAllocator(ITimestampAllocator source, TimeProvider time, TimeSpan? maxAge = null, uint prefetch = 1000, int queueCapacity = 4096, ILogger<TimestampAllocator>? logger = null)
+    /// <param name="refillBelow">
+    /// How few cached timestamps make the allocator fetch the next batch ahead of need; the default is a quarter of
+    /// <paramref name="prefetch"/>. A higher value hides a slower fetch (callers keep being served from the cache
+    /// while it is in flight) at the price of dropping more of the old batch's rest.
+    /// </param>
+    public TimestampAllocator(ITimestampAllocator source, TimeProvider time, TimeSpan? maxAge = null, uint prefetch = 1000, int queueCapacity = 4096, ILogger<TimestampAllocator>? logger = null, uint? refillBelow = null)
         : base("timestamp", queueCapacity, logger)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -41,7 +46,8 @@ public sealed class TimestampAllocator : Allocator<HybridTimestamp>, ITimestampA
         _time = time;
         _prefetch = prefetch;
         // An allocator that fetches exactly what waits (prefetch 1) never fetches ahead.
-        _lowWater = prefetch > 1 ? prefetch / 4 : 0;
+        _lowWater = prefetch > 1 ? refillBelow ?? prefetch / 4 : 0;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_lowWater, prefetch, nameof(refillBelow));
     }
 
     /// <summary>How long a fetched batch may be handed out.</summary>

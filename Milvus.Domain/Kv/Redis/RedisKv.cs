@@ -114,7 +114,17 @@ public sealed class RedisKv : TxnKvBase
     public override async Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
-        var value = await Call(() => _db.HashGetAsync(_keys[0], key), cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        RedisValue value;
+        // The hot paths await the client's task here, without Call's delegate and extra async layer.
+        try
+        {
+            value = await _db.HashGetAsync(_keys[0], key).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
         return value.IsNull ? throw new KvKeyNotFoundException(key) : (string)value!;
     }
 
@@ -213,8 +223,18 @@ public sealed class RedisKv : TxnKvBase
         return (min, max);
     }
 
-    private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken) =>
-        await Call(() => EvaluateAsync(WriteScript, WriteScriptSha, args), cancellationToken).ConfigureAwait(false);
+    private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await EvaluateAsync(WriteScript, WriteScriptSha, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
 
     /// <summary>
     /// Runs a script by its SHA1 (EVALSHA), so the script's text is not sent and hashed on every call; when the
@@ -239,17 +259,15 @@ public sealed class RedisKv : TxnKvBase
         {
             return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisConnectionException e)
+        catch (Exception e) when (IsUnavailable(e))
         {
-            throw new KvUnavailableException(BackendName, e.Message, e);
-        }
-        catch (RedisTimeoutException e)
-        {
-            throw new KvUnavailableException(BackendName, e.Message, e);
-        }
-        catch (RedisServerException e)
-        {
-            throw new KvUnavailableException(BackendName, e.Message, e);
+            throw Unavailable(e);
         }
     }
+
+    /// <summary>The client errors that mean Redis cannot serve the call: no connection, a timeout, a server error.</summary>
+    private static bool IsUnavailable(Exception error) =>
+        error is RedisConnectionException or RedisTimeoutException or RedisServerException;
+
+    private static KvUnavailableException Unavailable(Exception error) => new(BackendName, error.Message, error);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -246,6 +247,13 @@ public sealed partial class RocksMq(
         }
     }
 
+    /// <summary>
+    /// Appends a batch. Concurrent produces on one channel are committed together (group commit): the first caller
+    /// in the channel's queue leads, writes every queued batch (up to <see cref="MaxCombinedMessages"/>) in one
+    /// atomic RocksDB write, and hands the lead to the next queued caller. Each call still returns only when its
+    /// own messages are written, and their ids keep the order of the writes. Cancellation is honoured until the
+    /// batch is queued; a queued batch is written.
+    /// </summary>
     public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
     {
         MqNames.Validate(channel, "channel");
@@ -254,25 +262,60 @@ public sealed partial class RocksMq(
         {
             throw new MqInvalidArgumentException("A batch needs at least one message.");
         }
+        cancellationToken.ThrowIfCancellationRequested();
         using var lease = database.Acquire();
         var state = GetChannel(channel);
-        await state.ProduceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        long[] produced;
+        var request = new RocksMqProduceRequest(payloads);
+        if (state.EnqueueProduce(request) || !await request.Done.ConfigureAwait(false))
+        {
+            await LeadProduceAsync(state).ConfigureAwait(false);
+        }
+        return request.Error is null ? request.Ids : throw request.Error;
+    }
+
+    /// <summary>The most messages one group commit writes; a single larger batch is still written whole.</summary>
+    internal const int MaxCombinedMessages = 10_000;
+
+    /// <summary>Writes the batches at the head of the channel's queue in one write, then passes the lead on.</summary>
+    private async Task LeadProduceAsync(RocksMqChannel state)
+    {
+        var batch = state.TakeProduceBatch(MaxCombinedMessages);
         try
         {
-            if (state.Destroyed)
+            // Destroy holds the produce gate while it deletes, so a write never lands in a destroyed channel.
+            await state.ProduceGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
             {
-                throw new MqChannelNotFoundException(channel);
+                if (state.Destroyed)
+                {
+                    throw new MqChannelNotFoundException(state.Name);
+                }
+                var count = batch.Sum(r => r.Payloads.Count);
+                var range = await ids.AllocAsync((uint)count, CancellationToken.None).ConfigureAwait(false);
+                Append(state, batch, range);
             }
-            var range = await ids.AllocAsync((uint)payloads.Count, cancellationToken).ConfigureAwait(false);
-            produced = Append(state, payloads, range);
+            finally
+            {
+                state.ProduceGate.Release();
+            }
+            state.Notify();
+            foreach (var written in batch)
+            {
+                written.Complete();
+            }
+        }
+        catch (Exception ex)
+        {
+            // Not swallowed: every caller in the batch, the leader included, throws it.
+            foreach (var failed in batch)
+            {
+                failed.Fail(ex);
+            }
         }
         finally
         {
-            state.ProduceGate.Release();
+            state.PassProduceLead();
         }
-        state.Notify();
-        return produced;
     }
 
     public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
@@ -445,51 +488,61 @@ public sealed partial class RocksMq(
         }
     }
 
-    private long[] Append(RocksMqChannel state, IReadOnlyList<ReadOnlyMemory<byte>> payloads, IdRange range)
+    private void Append(RocksMqChannel state, List<RocksMqProduceRequest> requests, IdRange range)
     {
-        if (range.Count != payloads.Count || range.Begin <= state.EndId)
+        var total = requests.Sum(r => r.Payloads.Count);
+        if (range.Count != total || range.Begin <= state.EndId)
         {
             throw new MqUnavailableException(
-                $"The id allocator issued [{range.Begin}, {range.End}) for {payloads.Count} messages on channel '{state.Name}', whose latest id is {state.EndId}.");
+                $"The id allocator issued [{range.Begin}, {range.End}) for {total} messages on channel '{state.Name}', whose latest id is {state.EndId}.");
         }
-        var produced = new long[payloads.Count];
-        var closed = new List<RocksMqPage>();
+        List<RocksMqPage>? closed = null;
         var openBytes = state.OpenPageBytes;
         var openCount = state.OpenPageCount;
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var payloadBytes = 0L;
+        var msgId = range.Begin;
         Span<byte> key = stackalloc byte[state.DataPrefix.Length + sizeof(long)];
         using var batch = new WriteBatch();
-        for (var i = 0; i < payloads.Count; i++)
+        foreach (var request in requests)
         {
-            var msgId = range.Begin + i;
-            produced[i] = msgId;
-            RocksMqKeys.WriteDataKey(state.DataPrefix, msgId, key);
-            var payload = payloads[i].Span;
-            batch.Put(key, payload, database.Data);
-            payloadBytes += payload.Length;
-            openBytes += key.Length + payload.Length;
-            openCount++;
-            if (openBytes >= _options.PageSize)
+            var payloads = request.Payloads;
+            var produced = request.Ids;
+            for (var i = 0; i < payloads.Count; i++, msgId++)
             {
-                var page = new RocksMqPage(msgId, openBytes, openCount, nowMs);
-                batch.Put(RocksMqKeys.PageKey(state.Name, msgId), RocksMqKeys.PageValue(page), database.Meta);
-                closed.Add(page);
-                openBytes = 0;
-                openCount = 0;
+                produced[i] = msgId;
+                RocksMqKeys.WriteDataKey(state.DataPrefix, msgId, key);
+                var payload = payloads[i].Span;
+                batch.Put(key, payload, database.Data);
+                payloadBytes += payload.Length;
+                openBytes += key.Length + payload.Length;
+                openCount++;
+                if (openBytes >= _options.PageSize)
+                {
+                    var page = new RocksMqPage(msgId, openBytes, openCount, nowMs);
+                    batch.Put(RocksMqKeys.PageKey(state.Name, msgId), RocksMqKeys.PageValue(page), database.Meta);
+                    (closed ??= []).Add(page);
+                    openBytes = 0;
+                    openCount = 0;
+                }
             }
         }
-        batch.Put(RocksMqKeys.EndIdKey(state.Name), RocksMqKeys.Int64(produced[^1]), database.Meta);
+        var endId = msgId - 1;
+        Span<byte> endValue = stackalloc byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64BigEndian(endValue, endId);
+        batch.Put(state.EndIdKey, endValue, database.Meta);
         Write(batch, "produce");
         lock (state.Gate)
         {
-            state.Pages.AddRange(closed);
+            if (closed is not null)
+            {
+                state.Pages.AddRange(closed);
+            }
             state.OpenPageBytes = openBytes;
             state.OpenPageCount = openCount;
-            state.EndId = produced[^1];
+            state.EndId = endId;
         }
-        RocksMqMetrics.Produced(produced.Length, payloadBytes);
-        return produced;
+        RocksMqMetrics.Produced(total, payloadBytes);
     }
 
     private IReadOnlyList<MqMessage> ConsumeNow(RocksMqChannel state, string group, int n)
@@ -498,18 +551,24 @@ public sealed partial class RocksMq(
         lock (target.Gate)
         {
             ThrowIfGone(state, target);
-            if (target.Position > state.EndId)
+            var endId = state.EndId;
+            if (target.Position > endId)
             {
                 return [];
             }
-            var messages = new List<MqMessage>(Math.Min(n, 256));
+            // Ids are unique and increasing, so [position, endId] holds at most endId - position + 1 messages.
+            var messages = new List<MqMessage>((int)Math.Min(n, endId - target.Position + 1));
             try
             {
-                var readOptions = new ReadOptions().SetIterateUpperBound(state.DataUpperBound);
-                using var it = database.Db.NewIterator(database.Data, readOptions);
-                for (it.Seek(RocksMqKeys.DataKey(state.DataPrefix, target.Position)); it.Valid() && messages.Count < n; it.Next())
+                Span<byte> start = stackalloc byte[state.DataPrefix.Length + sizeof(long)];
+                RocksMqKeys.WriteDataKey(state.DataPrefix, target.Position, start);
+                using var it = database.Db.NewIterator(database.Data, state.DataReadOptions);
+                for (it.Seek(start); it.Valid() && messages.Count < n; it.Next())
                 {
-                    messages.Add(new MqMessage(RocksMqKeys.MsgIdOf(it.GetKeySpan()), it.GetValueSpan().ToArray()));
+                    var value = it.GetValueSpan();
+                    var payload = GC.AllocateUninitializedArray<byte>(value.Length);
+                    value.CopyTo(payload);
+                    messages.Add(new MqMessage(RocksMqKeys.MsgIdOf(it.GetKeySpan()), payload));
                 }
             }
             catch (RocksDbException ex)
@@ -656,8 +715,7 @@ public sealed partial class RocksMq(
     private void MeasureOpenPage(RocksMqChannel channel)
     {
         var from = channel.Pages.Count > 0 ? channel.Pages[^1].LastId + 1 : channel.BeginId;
-        var readOptions = new ReadOptions().SetIterateUpperBound(channel.DataUpperBound);
-        using var it = database.Db.NewIterator(database.Data, readOptions);
+        using var it = database.Db.NewIterator(database.Data, channel.DataReadOptions);
         for (it.Seek(RocksMqKeys.DataKey(channel.DataPrefix, from)); it.Valid(); it.Next())
         {
             channel.OpenPageBytes += it.GetKeySpan().Length + it.GetValueSpan().Length;
@@ -667,9 +725,11 @@ public sealed partial class RocksMq(
 
     private void Put(byte[] key, long value, string what)
     {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
         try
         {
-            database.Db.Put(key, RocksMqKeys.Int64(value), database.Meta, database.WriteOptions);
+            database.Db.Put(key, bytes, database.Meta, database.WriteOptions);
         }
         catch (RocksDbException ex)
         {

@@ -1,3 +1,5 @@
+using RocksDbSharp;
+
 namespace Milvus.Domain.Mq.RocksMq;
 
 /// <summary>
@@ -13,6 +15,8 @@ internal sealed class RocksMqChannel
         Name = name;
         DataPrefix = RocksMqKeys.DataPrefix(name);
         DataUpperBound = RocksMqKeys.DataUpperBound(name);
+        EndIdKey = RocksMqKeys.EndIdKey(name);
+        DataReadOptions = new ReadOptions().SetIterateUpperBound(DataUpperBound);
     }
 
     public string Name { get; }
@@ -21,8 +25,71 @@ internal sealed class RocksMqChannel
 
     public byte[] DataUpperBound { get; }
 
+    /// <summary>The meta key of the channel's latest id.</summary>
+    public byte[] EndIdKey { get; }
+
+    /// <summary>
+    /// Read options bounded to the channel's data keys, made once and shared by every consume (RocksDB only reads
+    /// them), so that a consume does not create a native object and leave it to the finalizer.
+    /// </summary>
+    public ReadOptions DataReadOptions { get; }
+
     /// <summary>Serialises producers: ids are allocated and written under it, so they increase in write order.</summary>
     public SemaphoreSlim ProduceGate { get; } = new(1, 1);
+
+    private readonly Lock _produceQueueGate = new();
+    private readonly Queue<RocksMqProduceRequest> _produceQueue = new();
+    private bool _produceLed;
+
+    /// <summary>
+    /// Queues a produce. Returns true when the caller leads (no write was in progress), else false: the caller
+    /// waits on <see cref="RocksMqProduceRequest.Done"/>, which turns false when the lead passes to it.
+    /// </summary>
+    public bool EnqueueProduce(RocksMqProduceRequest request)
+    {
+        lock (_produceQueueGate)
+        {
+            _produceQueue.Enqueue(request);
+            if (_produceLed)
+            {
+                return false;
+            }
+            _produceLed = true;
+            return true;
+        }
+    }
+
+    /// <summary>Takes the leader's batch: the head of the queue (the leader's own request) and those behind it, up to a message count.</summary>
+    public List<RocksMqProduceRequest> TakeProduceBatch(int maxMessages)
+    {
+        lock (_produceQueueGate)
+        {
+            var batch = new List<RocksMqProduceRequest> { _produceQueue.Dequeue() };
+            var count = batch[0].Payloads.Count;
+            while (_produceQueue.TryPeek(out var next) && count + next.Payloads.Count <= maxMessages)
+            {
+                batch.Add(_produceQueue.Dequeue());
+                count += next.Payloads.Count;
+            }
+            return batch;
+        }
+    }
+
+    /// <summary>Passes the lead to the next queued produce, or ends it when none is queued.</summary>
+    public void PassProduceLead()
+    {
+        lock (_produceQueueGate)
+        {
+            if (_produceQueue.TryPeek(out var next))
+            {
+                next.Lead();
+            }
+            else
+            {
+                _produceLed = false;
+            }
+        }
+    }
 
     /// <summary>Guards the fields below and the group set.</summary>
     public Lock Gate { get; } = new();
@@ -80,4 +147,31 @@ internal sealed class RocksMqGroup(string name, string channel)
 
     /// <summary>Set once the group (or its channel) is destroyed.</summary>
     public bool Destroyed { get; set; }
+}
+
+/// <summary>One queued produce: its payloads, the ids it gets, and how it ended.</summary>
+internal sealed class RocksMqProduceRequest(IReadOnlyList<ReadOnlyMemory<byte>> payloads)
+{
+    private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public IReadOnlyList<ReadOnlyMemory<byte>> Payloads { get; } = payloads;
+
+    /// <summary>The ids of the payloads, in order, once written.</summary>
+    public long[] Ids { get; } = new long[payloads.Count];
+
+    /// <summary>The error that failed the write, if one did.</summary>
+    public Exception? Error { get; private set; }
+
+    /// <summary>True once written, false when the caller must lead; faults never (see <see cref="Error"/>).</summary>
+    public Task<bool> Done => _done.Task;
+
+    public void Complete() => _done.TrySetResult(true);
+
+    public void Lead() => _done.TrySetResult(false);
+
+    public void Fail(Exception error)
+    {
+        Error = error;
+        _done.TrySetResult(true);
+    }
 }

@@ -7,6 +7,8 @@ namespace Milvus.Tests.Mq.RocksMq;
 /// <summary>What only RocksMQ promises beyond the <see cref="MqClientContractTests"/>: key counts and its component.</summary>
 public sealed class RocksMqTests : IAsyncLifetime
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
     private RocksMqHost _host = null!;
 
     private IMqClient Mq => _host.Mq;
@@ -53,8 +55,33 @@ public sealed class RocksMqTests : IAsyncLifetime
         Assert.Empty(await Mq.ListChannelsAsync());
     }
 
-
     internal static IReadOnlyList<ReadOnlyMemory<byte>> Payloads(params string[] texts) => MqClientContractTests.Payloads(texts);
+
+    [Fact]
+    public async Task ConcurrentSingleProducesCommittedTogetherEachGetTheIdsOfTheirOwnMessages()
+    {
+        await Mq.CreateChannelAsync("together");
+        await Mq.CreateConsumerGroupAsync("together", "g", MqStartPosition.Earliest);
+
+        // 16 callers at once queue behind one another's writes, so their calls are committed in shared batches.
+        var calls = await Task.WhenAll(Enumerable.Range(0, 16).Select(caller => Task.Run(async () =>
+        {
+            var sent = new List<(long Id, string Text)>();
+            for (var i = 0; i < 40; i++)
+            {
+                var texts = Enumerable.Range(0, 1 + (i % 3)).Select(j => $"{caller}:{i}:{j}").ToArray();
+                var ids = await Mq.ProduceAsync("together", Payloads(texts));
+                sent.AddRange(ids.Zip(texts));
+            }
+            return sent;
+        }))).WaitAsync(Patience);
+        var stored = await Mq.ConsumeAsync("together", "g", 10_000);
+
+        var expected = calls.SelectMany(c => c).OrderBy(m => m.Id).ToList();
+        Assert.Equal(expected.Count, expected.Select(m => m.Id).Distinct().Count());
+        Assert.Equal(expected.Select(m => m.Id), stored.Select(m => m.MsgId));
+        Assert.Equal(expected.Select(m => m.Text), Texts(stored));
+    }
 
     internal static List<string> Texts(IEnumerable<MqMessage> messages) => MqClientContractTests.Texts(messages);
 }

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace Milvus.Benchmarks.Http;
+
+/// <summary>How to start a child server: a .NET dll, its arguments and environment; <c>{url}</c> is replaced by its address.</summary>
+internal sealed record ChildCommand(string File, string[] Args, Dictionary<string, string> Env)
+{
+    /// <summary>The Release build of the gateway on a data directory, logging warnings only.</summary>
+    public static ChildCommand Gateway(string dataDir)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!System.IO.File.Exists(Path.Combine(root, "Milvus.sln")))
+        {
+            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Run from inside the repository.");
+        }
+        var dll = Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll");
+        if (!System.IO.File.Exists(dll))
+        {
+            throw new InvalidOperationException($"Build the gateway first: dotnet build Milvus.Api -c Release ({dll} is missing).");
+        }
+        return new(dll, [], new()
+        {
+            ["Milvus__DataDir"] = dataDir,
+            ["ASPNETCORE_URLS"] = "{url}",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+    }
+}
+
+/// <summary>A server child process on a free loopback port, stopped on dispose.</summary>
+internal sealed class ChildServer : IDisposable
+{
+    private readonly Process _process;
+
+    private ChildServer(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    public string Url { get; }
+
+    /// <summary>The child's process id, to read its memory from /proc.</summary>
+    public int ProcessId => _process.Id;
+
+    public static async Task<ChildServer> StartAsync(string name, ChildCommand command)
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+        probe.Stop();
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(command.File);
+        foreach (var arg in command.Args)
+        {
+            info.ArgumentList.Add(arg.Replace("{url}", url, StringComparison.Ordinal));
+        }
+        foreach (var (key, value) in command.Env)
+        {
+            info.Environment[key] = value.Replace("{url}", url, StringComparison.Ordinal);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start the {name} server.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ChildServer(process, url);
+        using var http = new HttpClient();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            try
+            {
+                using var live = await http.GetAsync(url + "/health/live");
+                if (live.IsSuccessStatusCode)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            if (process.HasExited)
+            {
+                break;
+            }
+            await timer.WaitForNextTickAsync();
+        }
+        server.Dispose();
+        throw new InvalidOperationException($"The {name} server did not come up at {url}.");
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+}
