@@ -51,6 +51,7 @@ builder.Services.AddHealthChecks()
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
+builder.Services.AddMilvusHardening();
 
 var app = builder.Build();
 

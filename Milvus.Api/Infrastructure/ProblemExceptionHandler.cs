@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Milvus.Domain;
@@ -67,12 +68,26 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
     private static string Describe(BadHttpRequestException bad)
     {
-        // Minimal APIs wrap the JSON reader's error; its message says where the body broke.
-        var inner = bad.InnerException is System.Text.Json.JsonException json ? $" {json.Message}" : "";
-        return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-            ? "The request body is larger than Milvus:Limits:MaxRequestBytes allows."
-            : bad.Message + inner;
+        if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return "The request body is larger than Milvus:Limits:MaxRequestBytes allows.";
+        }
+        // Minimal APIs name the parameter as "Type name" and the JSON reader names CLR types; a client needs
+        // neither, so both are cut down to the field and the place where the body broke.
+        var message = ParameterName().Replace(bad.Message, "parameter '$1'");
+        if (bad.InnerException is System.Text.Json.JsonException json)
+        {
+            var reason = ClrType().Replace(json.Message.Split(" Path:", 2)[0], "has the wrong type for this field.");
+            message += $" {reason} At {json.Path ?? "$"}, line {json.LineNumber ?? 0}, byte {json.BytePositionInLine ?? 0}.";
+        }
+        return message;
     }
+
+    [GeneratedRegex("parameter \"(?:[^\"]* )?([^\" ]+)\"")]
+    private static partial Regex ParameterName();
+
+    [GeneratedRegex("could not be converted to [^ ]+\\.?")]
+    private static partial Regex ClrType();
 
     private static partial class Log
     {
