@@ -15,6 +15,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     {
         var (status, title, detail) = exception switch
         {
+            _ when IsStorageFull(exception) => (StatusCodes.Status507InsufficientStorage, TitleFor(507),
+                "The gateway's storage is full, so nothing was written. Free space or enlarge the data directory's volume; if /health/ready stays 503 afterwards, restart the gateway."),
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), Describe(bad)),
             IMilvusError error => (StatusFor(error.Kind), TitleFor(StatusFor(error.Kind)), exception.Message),
             ArgumentException => (StatusCodes.Status400BadRequest, TitleFor(400), exception.Message),
@@ -46,6 +48,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         ErrorKind.Conflict => StatusCodes.Status409Conflict,
         ErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorKind.Unavailable or ErrorKind.Busy => StatusCodes.Status503ServiceUnavailable,
+        ErrorKind.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -65,6 +68,29 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         _ when status >= 500 => "Internal server error",
         _ => "Error",
     };
+
+    /// <summary>
+    /// Whether an error, or one it wraps, is a full disk: an <see cref="ErrorKind.InsufficientStorage"/> error, an
+    /// <see cref="IOException"/> with ENOSPC or ERROR_DISK_FULL, or a storage engine's "No space left on device"
+    /// (RocksDB reports it in its message only).
+    /// </summary>
+    public static bool IsStorageFull(Exception exception)
+    {
+        for (var error = exception; error is not null; error = error.InnerException)
+        {
+            if (error is IMilvusError { Kind: ErrorKind.InsufficientStorage }
+                || error is IOException { HResult: Enospc or DiskFull or HandleDiskFull }
+                || error.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private const int Enospc = 28;
+    private const int DiskFull = unchecked((int)0x80070070);
+    private const int HandleDiskFull = unchecked((int)0x80070027);
 
     private static string Describe(BadHttpRequestException bad)
     {
