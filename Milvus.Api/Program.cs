@@ -52,6 +52,7 @@ builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
 builder.Services.AddMilvusHardening();
+builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
 var app = builder.Build();
 

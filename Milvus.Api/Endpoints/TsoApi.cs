@@ -1,6 +1,7 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Milvus.Domain.Allocation.Http;
+using Milvus.Domain.Telemetry;
 using Milvus.Domain.Tso;
 
 namespace Milvus.Api.Endpoints;
@@ -37,6 +38,7 @@ public static class TsoApi
             return problem;
         }
         var first = await oracle.GenerateTsoAsync((uint)request.Count, cancellationToken);
+        TsoTelemetry.IssuedTimestamps(request.Count);
         return TypedResults.Ok(new TimestampResponse(first.Value, request.Count, first.PhysicalMs, first.Logical));
     }
 
@@ -49,6 +51,7 @@ public static class TsoApi
             return problem;
         }
         var range = await ids.AllocAsync((uint)request.Count, cancellationToken);
+        TsoTelemetry.IssuedIds(request.Count);
         return TypedResults.Ok(new IdResponse(range.Begin, range.End));
     }
 
