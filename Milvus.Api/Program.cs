@@ -53,6 +53,8 @@ builder.Services.AddMilvusSessions();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusMq();
 builder.Services.AddMilvusChannels();
+builder.Services.AddMilvusHardening();
+builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
 var app = builder.Build();
 

@@ -20,6 +20,9 @@ public enum ErrorKind
 
     /// <summary>The operation cannot complete now but may later, e.g. an exhausted logical clock (503).</summary>
     Busy,
+
+    /// <summary>The storage under the data directory is full; nothing was written (507).</summary>
+    InsufficientStorage,
 }
 
 /// <summary>A domain error with a kind that says how a caller should treat it.</summary>

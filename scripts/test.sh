@@ -17,6 +17,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The Swagger UI test drives Debian's chromium, headless.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[test] installing chromium with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  servers_as_root apt-get update -qq </dev/null
+  servers_as_root apt-get install -y -qq --no-install-recommends chromium </dev/null >/dev/null
+fi
 servers_install
 servers_start
 

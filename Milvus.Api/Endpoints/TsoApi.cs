@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Allocation.Http;
+using Milvus.Domain.Telemetry;
 using Milvus.Domain.Tso;
 using Milvus.Workers.Tso;
 
@@ -44,6 +45,7 @@ public static class TsoApi
             return TypedResults.Ok(await active.AllocateTimestampsAsync(request, http, cancellationToken));
         }
         var first = await oracle.GenerateTsoAsync((uint)request.Count, cancellationToken);
+        TsoTelemetry.IssuedTimestamps(request.Count);
         return TypedResults.Ok(new TimestampResponse(first.Value, request.Count, first.PhysicalMs, first.Logical));
     }
 
@@ -61,6 +63,7 @@ public static class TsoApi
             return TypedResults.Ok(await active.AllocateIdsAsync(request, http, cancellationToken));
         }
         var range = await ids.AllocAsync((uint)request.Count, cancellationToken);
+        TsoTelemetry.IssuedIds(request.Count);
         return TypedResults.Ok(new IdResponse(range.Begin, range.End));
     }
 

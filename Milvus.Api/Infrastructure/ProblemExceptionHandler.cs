@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Milvus.Domain;
@@ -14,6 +15,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     {
         var (status, title, detail) = exception switch
         {
+            _ when IsStorageFull(exception) => (StatusCodes.Status507InsufficientStorage, TitleFor(507),
+                "The gateway's storage is full, so nothing was written. Free space or enlarge the data directory's volume; if /health/ready stays 503 afterwards, restart the gateway."),
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), Describe(bad)),
             IMilvusError error => (StatusFor(error.Kind), TitleFor(StatusFor(error.Kind)), exception.Message),
             ArgumentException => (StatusCodes.Status400BadRequest, TitleFor(400), exception.Message),
@@ -45,6 +48,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         ErrorKind.Conflict => StatusCodes.Status409Conflict,
         ErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorKind.Unavailable or ErrorKind.Busy => StatusCodes.Status503ServiceUnavailable,
+        ErrorKind.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -65,14 +69,51 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         _ => "Error",
     };
 
+    /// <summary>
+    /// Whether an error, or one it wraps, is a full disk: an <see cref="ErrorKind.InsufficientStorage"/> error, an
+    /// <see cref="IOException"/> with ENOSPC or ERROR_DISK_FULL, or a storage engine's "No space left on device"
+    /// (RocksDB reports it in its message only).
+    /// </summary>
+    public static bool IsStorageFull(Exception exception)
+    {
+        for (var error = exception; error is not null; error = error.InnerException)
+        {
+            if (error is IMilvusError { Kind: ErrorKind.InsufficientStorage }
+                || error is IOException { HResult: Enospc or DiskFull or HandleDiskFull }
+                || error.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private const int Enospc = 28;
+    private const int DiskFull = unchecked((int)0x80070070);
+    private const int HandleDiskFull = unchecked((int)0x80070027);
+
     private static string Describe(BadHttpRequestException bad)
     {
-        // Minimal APIs wrap the JSON reader's error; its message says where the body broke.
-        var inner = bad.InnerException is System.Text.Json.JsonException json ? $" {json.Message}" : "";
-        return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-            ? "The request body is larger than Milvus:Limits:MaxRequestBytes allows."
-            : bad.Message + inner;
+        if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return "The request body is larger than Milvus:Limits:MaxRequestBytes allows.";
+        }
+        // Minimal APIs name the parameter as "Type name" and the JSON reader names CLR types; a client needs
+        // neither, so both are cut down to the field and the place where the body broke.
+        var message = ParameterName().Replace(bad.Message, "parameter '$1'");
+        if (bad.InnerException is System.Text.Json.JsonException json)
+        {
+            var reason = ClrType().Replace(json.Message.Split(" Path:", 2)[0], "has the wrong type for this field.");
+            message += $" {reason} At {json.Path ?? "$"}, line {json.LineNumber ?? 0}, byte {json.BytePositionInLine ?? 0}.";
+        }
+        return message;
     }
+
+    [GeneratedRegex("parameter \"(?:[^\"]* )?([^\" ]+)\"")]
+    private static partial Regex ParameterName();
+
+    [GeneratedRegex("could not be converted to [^ ]+\\.?")]
+    private static partial Regex ClrType();
 
     private static partial class Log
     {

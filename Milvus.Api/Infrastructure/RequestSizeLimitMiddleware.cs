@@ -1,13 +1,17 @@
+using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Milvus.Domain.Params;
 
 namespace Milvus.Api.Infrastructure;
 
 /// <summary>
-/// Applies <c>Milvus:Limits:MaxRequestBytes</c>: a declared length over the limit gets 413 before the body is
-/// read, and the server's own body-size limit stops a chunked body that grows past it.
+/// Checks every request's body before any endpoint reads it. <c>Milvus:Limits:MaxRequestBytes</c>: a declared
+/// length over the limit gets 413 before the body is read, and the server's own body-size limit stops a chunked
+/// body that grows past it. A body whose Content-Type names a charset that .NET cannot decode gets 415 (the
+/// JSON reader would otherwise fail with an error that is not the client's to read).
 /// </summary>
 public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> limits)
 {
@@ -20,19 +24,44 @@ public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptions<Li
         }
         if (context.Request.ContentLength > max)
         {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await problems.WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status413PayloadTooLarge,
-                    Title = "Payload too large",
-                    Detail = $"The request body has {context.Request.ContentLength} bytes; Milvus:Limits:MaxRequestBytes allows {max}.",
-                },
-            }).ConfigureAwait(false);
+            await RefuseAsync(context, problems, StatusCodes.Status413PayloadTooLarge,
+                $"The request body has {context.Request.ContentLength} bytes; Milvus:Limits:MaxRequestBytes allows {max}.").ConfigureAwait(false);
+            return;
+        }
+        if (UnknownCharset(context.Request.ContentType) is { } charset)
+        {
+            await RefuseAsync(context, problems, StatusCodes.Status415UnsupportedMediaType,
+                $"The request's Content-Type names the charset '{charset}', which the gateway cannot decode; send UTF-8 JSON.").ConfigureAwait(false);
             return;
         }
         await next(context).ConfigureAwait(false);
+    }
+
+    private static string? UnknownCharset(string? contentType)
+    {
+        if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || !mediaType.Charset.HasValue)
+        {
+            return null;
+        }
+        var charset = mediaType.Charset.Value!.Trim('"');
+        try
+        {
+            _ = Encoding.GetEncoding(charset);
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return charset;
+        }
+    }
+
+    private static Task RefuseAsync(HttpContext context, IProblemDetailsService problems, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = ProblemExceptionHandler.TitleFor(status), Detail = detail },
+        }).AsTask();
     }
 }

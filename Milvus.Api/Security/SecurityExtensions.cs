@@ -15,6 +15,9 @@ namespace Milvus.Api.Security;
 /// <summary>API keys and rate limiting.</summary>
 public static partial class SecurityExtensions
 {
+    /// <summary>The path of the OpenAPI document and Swagger UI, which need no key.</summary>
+    public const string OpenDocsPath = "/swagger";
+
     /// <summary>
     /// Registers API-key authentication. With keys configured, every endpoint needs one unless it allows
     /// anonymous access (the health routes do); with none, everything is open.
@@ -29,8 +32,10 @@ public static partial class SecurityExtensions
         {
             if (auth.Value.ApiKeys.Length > 0)
             {
+                // The OpenAPI document and Swagger UI stay open: the UI is where a user enters the key.
                 options.FallbackPolicy = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName)
-                    .RequireAuthenticatedUser()
+                    .RequireAssertion(context => context.User.Identity?.IsAuthenticated == true
+                        || (context.Resource is HttpContext http && http.Request.Path.StartsWithSegments(OpenDocsPath)))
                     .Build();
             }
         });

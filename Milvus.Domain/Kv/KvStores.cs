@@ -18,8 +18,11 @@ namespace Milvus.Domain.Kv;
 /// </summary>
 public sealed class KvStores : IAsyncDisposable
 {
-    private KvStores(IMetaKv meta, IBaseKv objects, string metaBackend, string objectBackend)
+    private readonly RedisKv? _redisUnderMeta;
+
+    private KvStores(IMetaKv meta, IBaseKv objects, string metaBackend, string objectBackend, RedisKv? redisUnderMeta)
     {
+        _redisUnderMeta = redisUnderMeta;
         Meta = meta;
         Objects = objects;
         MetaBackend = metaBackend;
@@ -57,6 +60,7 @@ public sealed class KvStores : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         var dataDir = milvus.DataDirFullPath;
         var root = etcd.RootPath;
+        var redisStore = kv.Backend == KvBackend.Redis ? await RedisKv.ConnectAsync(redis.Configuration).ConfigureAwait(false) : null;
         IMetaKv meta = kv.Backend switch
         {
             KvBackend.RocksDb => await EmbeddedMetaKv.OpenAsync(
@@ -68,7 +72,7 @@ public sealed class KvStores : IAsyncDisposable
             KvBackend.Etcd => new EtcdKv(etcd.Endpoints, root, timeProvider: timeProvider, logger: loggerFactory.CreateLogger<EtcdKv>()),
             // Redis keeps the data; leases and watches are this process's own, so a Redis meta store serves one gateway.
             KvBackend.Redis => await EmbeddedMetaKv.OpenAsync(
-                await RedisKv.ConnectAsync(redis.Configuration).ConfigureAwait(false), root, timeProvider,
+                redisStore!, root, timeProvider,
                 logger: loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
             _ => throw new InvalidOperationException($"Milvus:Kv:Backend has the unknown value '{kv.Backend}'; use rocksdb, memory, etcd or redis."),
         };
@@ -81,7 +85,7 @@ public sealed class KvStores : IAsyncDisposable
                 ObjectStorageBackend.Minio => MinioKv.Create(minio),
                 _ => throw new InvalidOperationException($"Milvus:ObjectStorage:Backend has the unknown value '{objectStorage.Backend}'; use local or minio."),
             };
-            return new KvStores(meta, objects, Name(kv.Backend), Name(objectStorage.Backend));
+            return new KvStores(meta, objects, Name(kv.Backend), Name(objectStorage.Backend), redisStore);
         }
         catch
         {
@@ -90,10 +94,20 @@ public sealed class KvStores : IAsyncDisposable
         }
     }
 
-    /// <summary>Checks that the meta store answers: a read of an empty prefix.</summary>
+    /// <summary>
+    /// Checks that the meta store answers: a read of an empty prefix, or, on Redis, a PING (the embedded emulation
+    /// over Redis answers reads from memory, so a read would not notice Redis going away).
+    /// </summary>
     /// <exception cref="KvUnavailableException">The backend does not answer.</exception>
-    public async Task PingMetaAsync(CancellationToken cancellationToken) =>
+    public async Task PingMetaAsync(CancellationToken cancellationToken)
+    {
+        if (_redisUnderMeta is not null)
+        {
+            await _redisUnderMeta.PingAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
         await Meta.LoadWithPrefixAsync(".health/", cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Checks that the object store answers (and, on MinIO, that its bucket exists, making it if need be).</summary>
     /// <exception cref="KvUnavailableException">The backend does not answer.</exception>

@@ -1,0 +1,69 @@
+using System.Net;
+using System.Text.Json;
+using Milvus.Tests.Infrastructure;
+
+namespace Milvus.Tests.Hardening;
+
+/// <summary>Swagger UI in Debian's headless Chromium, against a real gateway process with an API key.</summary>
+public sealed class SwaggerUiTests
+{
+    private const string Key = "swagger-ui-test-key";
+
+    // Runs in the page: enter the key through "Authorize", then "Try it out" and "Execute" on
+    // GET /api/v1/components/states, and report what the UI shows. Each step waits (in the browser) for its
+    // element, up to 30 s.
+    private const string Script = """
+        (async () => {
+          const wait = async (find, what) => {
+            const end = Date.now() + 30000;
+            for (;;) {
+              const found = find();
+              if (found) return found;
+              if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+              await new Promise(resolve => setTimeout(resolve, 100));
+            }
+          };
+          const type = (input, value) => {
+            Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, value);
+            input.dispatchEvent(new Event('input', { bubbles: true }));
+            input.dispatchEvent(new Event('change', { bubbles: true }));
+          };
+          (await wait(() => document.querySelector('.swagger-ui .auth-wrapper .authorize'), 'the Authorize button')).click();
+          const input = await wait(() => document.querySelector('.modal-ux .auth-container input'), 'the key field');
+          const scheme = document.querySelector('.modal-ux .auth-container')?.textContent ?? '';
+          type(input, '__KEY__');
+          (await wait(() => document.querySelector('.modal-ux .auth-btn-wrapper .modal-btn.auth:not(.btn-done)'), 'Authorize in the dialog')).click();
+          (await wait(() => document.querySelector('.modal-ux .auth-btn-wrapper .btn-done'), 'Close')).click();
+          const block = await wait(() => [...document.querySelectorAll('.opblock.opblock-get')]
+            .find(b => b.querySelector('.opblock-summary-path')?.getAttribute('data-path') === '/api/v1/components/states'), 'the operation');
+          (block.querySelector('.opblock-summary-control') ?? block.querySelector('.opblock-summary')).click();
+          (await wait(() => block.querySelector('.try-out__btn'), 'Try it out')).click();
+          (await wait(() => block.querySelector('.btn.execute'), 'Execute')).click();
+          const status = await wait(() => block.querySelector('.live-responses-table tbody tr.response .response-col_status')?.textContent?.trim(), 'the response');
+          const body = block.querySelector('.live-responses-table tbody tr.response .response-col_description')?.textContent ?? '';
+          return JSON.stringify({ scheme, status, body });
+        })()
+        """;
+
+    [Fact]
+    public async Task SwaggerUiTakesTheApiKeyAndRunsComponentStates()
+    {
+        using var dir = new TempDirectory();
+        await using var gateway = new GatewayProcess(dir.Path, new Dictionary<string, string> { ["Milvus:Auth:ApiKeys:0"] = Key });
+        await gateway.StartAsync();
+        // The API needs the key; the UI and its document do not, or nobody could enter it.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client.GetAsync("api/v1/components/states")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("swagger/v1/swagger.json")).StatusCode);
+        await using var browser = await HeadlessChromium.OpenAsync(new Uri(gateway.BaseAddress, "swagger/index.html"));
+
+        var shown = await browser.EvaluateAsync(Script.Replace("__KEY__", Key, StringComparison.Ordinal), TimeSpan.FromSeconds(120));
+
+        using var result = JsonDocument.Parse(shown);
+        var root = result.RootElement;
+        Assert.Contains("X-Api-Key", root.GetProperty("scheme").GetString(), StringComparison.Ordinal);
+        Assert.Equal("200", root.GetProperty("status").GetString());
+        var body = root.GetProperty("body").GetString()!;
+        Assert.Contains("subcomponentStates", body, StringComparison.Ordinal);
+        Assert.Contains("\"stateCode\"", body, StringComparison.Ordinal);
+    }
+}
