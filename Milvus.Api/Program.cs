@@ -51,6 +51,7 @@ builder.Services.AddHealthChecks()
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
+builder.Services.AddMilvusMsgStream();
 
 var app = builder.Build();
 
@@ -71,6 +72,7 @@ app.MapParamsApi();
 // Subsystem endpoints map here, one line each.
 app.MapTsoApi();
 app.MapMessagesApi();
+app.MapMsgStreamApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();
