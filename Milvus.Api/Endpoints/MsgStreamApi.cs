@@ -1,4 +1,7 @@
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -101,7 +104,7 @@ public static class MsgStreamApi
     }
 
     /// <summary>Streams a subscription's packs as Server-Sent Events.</summary>
-    public static async Task<Results<ServerSentEventsResult<StreamPackResponse>, ValidationProblem>> Subscribe(
+    public static async Task<Results<PackEventsResult, ValidationProblem>> Subscribe(
         string? channels, string? subName, bool? timeTickAligned, string? position, StreamSubscriptions subscriptions, HttpContext httpContext)
     {
         var names = (channels ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -126,7 +129,7 @@ public static class MsgStreamApi
         var lease = await subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted);
         // Ends the subscription when the response is done, however it ends.
         httpContext.Response.RegisterForDisposeAsync(lease);
-        return TypedResults.ServerSentEvents(Packs(lease, httpContext.RequestAborted), "msgpack");
+        return new PackEventsResult(Packs(lease, httpContext.RequestAborted));
     }
 
     private static async Task<Ok<StreamPositionsResponse>> WriteAsync(
@@ -153,7 +156,7 @@ public static class MsgStreamApi
         return TypedResults.Ok(new StreamPositionsResponse([.. positions.Select(ToBody)]));
     }
 
-    private static async IAsyncEnumerable<StreamPackResponse> Packs(SubscriptionLease lease, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<StreamPackResponse>> Packs(SubscriptionLease lease, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var reader = lease.Stream.Chan();
         while (true)
@@ -174,7 +177,7 @@ public static class MsgStreamApi
             }
             while (reader.TryRead(out var pack))
             {
-                yield return ToResponse(pack);
+                yield return new SseItem<StreamPackResponse>(ToResponse(pack), PackEventsResult.EventType);
             }
         }
     }
@@ -190,6 +193,47 @@ public static class MsgStreamApi
         [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)]);
 
     private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
+}
+
+/// <summary>
+/// The SSE answer of <c>/msgstream/subscribe</c>: one <c>msgpack</c> event per pack, in the gateway's JSON. Unlike
+/// <see cref="ServerSentEventsResult{T}"/>, it sends the headers at once, so a client knows it is subscribed before
+/// the first pack; it ends quietly when the client leaves.
+/// </summary>
+public sealed class PackEventsResult(IAsyncEnumerable<SseItem<StreamPackResponse>> packs) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+{
+    /// <summary>The event type of every event.</summary>
+    public const string EventType = "msgpack";
+
+    public int? StatusCode => StatusCodes.Status200OK;
+
+    public string ContentType => "text/event-stream";
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = ContentType;
+        response.Headers.CacheControl = "no-cache,no-store";
+        httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        var json = httpContext.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        var aborted = httpContext.RequestAborted;
+        try
+        {
+            await response.StartAsync(aborted);
+            await response.Body.FlushAsync(aborted);
+            await SseFormatter.WriteAsync(packs, response.Body, (item, writer) =>
+            {
+                using var jsonWriter = new Utf8JsonWriter(writer);
+                JsonSerializer.Serialize(jsonWriter, item.Data, json);
+            }, aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client left: the subscription ends with the request.
+        }
+    }
 }
 
 /// <summary>One msg: a type name of the design's MsgType list, its id (assigned when missing), timestamps (from the TSO when endTs is missing) and routing keys, and its body in base64.</summary>

@@ -30,6 +30,7 @@ public static class MsgStreamServiceCollectionExtensions
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TimeTickComponent>(sp, sp.GetRequiredService<TimestampOracle>()));
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TimeTickComponent>());
         services.AddHostedService<TimeTickService>();
+        services.AddHostedService<SubscriptionShutdownService>();
         return services;
     }
 }

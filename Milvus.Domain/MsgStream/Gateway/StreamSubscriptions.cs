@@ -216,11 +216,22 @@ public sealed partial class StreamSubscriptions(
         return expired;
     }
 
+    /// <summary>
+    /// Closes every subscription's stream, for shutdown: the consumer groups stay, so a restart does not lose a
+    /// subscription's position. Later calls on a closed subscription find nothing ready.
+    /// </summary>
+    public async Task CloseStreamsAsync()
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            await subscription.Stream.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var subscription in _subscriptions.Values)
         {
-            // Streams only: the groups stay, as a gateway restart should not lose a subscription's position.
             await subscription.Stream.DisposeAsync().ConfigureAwait(false);
         }
         _subscriptions.Clear();
