@@ -53,6 +53,7 @@ builder.Services.AddMilvusSessions();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusMq();
 builder.Services.AddMilvusChannels();
+builder.Services.AddMilvusMsgStream();
 builder.Services.AddMilvusHardening();
 builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
@@ -77,6 +78,7 @@ app.MapTsoApi();
 app.MapMessagesApi();
 app.MapChannelsApi();
 app.MapSessionsApi();
+app.MapMsgStreamApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

@@ -4,7 +4,8 @@ using Milvus.Benchmarks.MsgStream;
 using Milvus.Benchmarks.Sessions;
 using Milvus.Benchmarks.Tso;
 
-// Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; bare-server URL is the driver's baseline child process.
+// Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
+// bare-server URL is the driver's baseline child process.
 switch (args)
 {
     case ["tso-http", .. var rest]:
@@ -17,6 +18,8 @@ switch (args)
         return await SessionsDriver.RunAsync(rest);
     case ["msgstream-consume", .. var rest]:
         return await MsgStreamConsumeRounds.RunAsync(rest);
+    case ["msgstream-latency", .. var rest]:
+        return await LatencyDriver.RunAsync(rest);
 }
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'

@@ -70,4 +70,38 @@ public sealed class InFlightTimestampsTests
     private ulong Next() => ++_clock;
 
     private ulong NextShared() => Interlocked.Increment(ref _clock);
+
+    [Fact]
+    public async Task ATickTakenWhileAnAllocationIsUnderWayStaysAtItsFloor()
+    {
+        var inFlight = new InFlightTimestamps();
+        var written = await inFlight.BeginAsync(_ => ValueTask.FromResult(Next()));
+        inFlight.End(written);
+        var slow = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var producing = inFlight.BeginAsync(_ => new ValueTask<ulong>(slow.Task));
+
+        var tickDuringAllocation = await inFlight.SafeTickAsync(_ => ValueTask.FromResult(Next()));
+        slow.SetResult(Next());
+        var assigned = await producing;
+        var tickBeforeWrite = await inFlight.SafeTickAsync(_ => ValueTask.FromResult(Next()));
+        inFlight.End(assigned);
+        var tickAfterWrite = await inFlight.SafeTickAsync(_ => ValueTask.FromResult(Next()));
+
+        Assert.Equal(written, tickDuringAllocation);
+        Assert.True(tickDuringAllocation < assigned);
+        Assert.Equal(assigned - 1, tickBeforeWrite);
+        Assert.True(tickAfterWrite > assigned);
+    }
+
+    [Fact]
+    public async Task AFailedAllocationReleasesItsFloor()
+    {
+        var inFlight = new InFlightTimestamps();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await inFlight.BeginAsync(_ => throw new InvalidOperationException("down")));
+        var tick = await inFlight.SafeTickAsync(_ => ValueTask.FromResult(Next()));
+
+        Assert.Equal(_clock, tick);
+        Assert.Equal(0, inFlight.Count);
+    }
 }

@@ -1,0 +1,346 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Milvus.Api.Infrastructure;
+using Milvus.Domain.Mq;
+using Milvus.Domain.MsgStream;
+using Milvus.Domain.MsgStream.Gateway;
+using Milvus.Domain.Params;
+using Milvus.Domain.Tso;
+
+namespace Milvus.Api.Endpoints;
+
+/// <summary>
+/// Message streams at the time-ticked level (API.md): produce and broadcast with TSO timestamps, consume through
+/// server-side subscriptions (plain or time-ticked), seek, delete a subscription, and a Server-Sent Events route
+/// that streams packs as they become ready. A msg is <c>{ msgType, id, beginTs, endTs, hashKeys, payload }</c>;
+/// the payload of a typed message (Insert, Delete, TimeTick, Flush, the DDL messages) is its wire-format body.
+/// </summary>
+public static class MsgStreamApi
+{
+    /// <summary>The most channels one request may name.</summary>
+    public const int MaxChannels = 1024;
+
+    /// <summary>The most msgs one produce or broadcast may carry.</summary>
+    public const int MaxMsgs = 10_000;
+
+    public static IEndpointRouteBuilder MapMsgStreamApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/msgstream").WithTags("MsgStream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.MapPost("/produce", Produce)
+            .WithValidation<StreamProduceRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithName("ProduceMsgStream")
+            .WithSummary("Repacks 1 to 10000 msgs onto existing channels (channels[hashKey % n], Insert/Delete rows split per key); msgs without endTs get TSO timestamps. Answers the written positions in request order; 404 for an unknown channel.");
+        group.MapPost("/broadcast", Broadcast)
+            .WithValidation<StreamProduceRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithName("BroadcastMsgStream")
+            .WithSummary("Writes every msg into every channel; positions channel by channel.");
+        group.MapPost("/consume", Consume)
+            .WithValidation<StreamConsumeRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("ConsumeMsgStream")
+            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
+        group.MapPost("/seek", Seek)
+            .WithValidation<StreamSeekRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("SeekMsgStream")
+            .WithSummary("Resumes subscription subName from the positions (inclusive; a time-ticked one drops msgs up to the positions' timestamp until a tick at or above it); 204.");
+        group.MapDelete("/subscriptions/{subName}", DeleteSubscription)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("DeleteMsgStreamSubscription")
+            .WithSummary("Ends a subscription and destroys its consumer groups; 204, or 404 when unknown.");
+        group.MapGet("/subscribe", Subscribe)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("SubscribeMsgStream")
+            .WithSummary("Server-Sent Events: one 'msgpack' event per pack as it becomes ready, from channels (comma-separated) as subscription subName (default: a fresh name), time-ticked unless timeTickAligned=false, at the earliest msg unless position=latest. Ends when the client disconnects.");
+        return app;
+    }
+
+    /// <summary>Produces msgs by the default repack.</summary>
+    public static Task<Ok<StreamPositionsResponse>> Produce(
+        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: false, producer, dispatcher, ids, limits.Value, cancellationToken);
+
+    /// <summary>Writes msgs into every channel.</summary>
+    public static Task<Ok<StreamPositionsResponse>> Broadcast(
+        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: true, producer, dispatcher, ids, limits.Value, cancellationToken);
+
+    /// <summary>The next pack of a subscription.</summary>
+    public static async Task<Ok<StreamPackResponse>> Consume(StreamConsumeRequest request, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    {
+        var pack = await subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned, StartOf(request.Position),
+            TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken);
+        return TypedResults.Ok(pack is null ? StreamPackResponse.Empty : ToResponse(pack));
+    }
+
+    /// <summary>Moves a subscription.</summary>
+    public static async Task<NoContent> Seek(StreamSeekRequest request, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    {
+        var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId, p.MsgGroup ?? request.SubName!, p.Timestamp)).ToArray();
+        await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Ends a subscription.</summary>
+    public static async Task<NoContent> DeleteSubscription(string subName, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    {
+        await subscriptions.RemoveAsync(subName, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Streams a subscription's packs as Server-Sent Events.</summary>
+    public static async Task<Results<PackEventsResult, ValidationProblem>> Subscribe(
+        string? channels, string? subName, bool? timeTickAligned, string? position, StreamSubscriptions subscriptions, HttpContext httpContext)
+    {
+        var names = (channels ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var name = string.IsNullOrEmpty(subName) ? $"sse-{Guid.NewGuid():N}" : subName;
+        var errors = new Dictionary<string, string[]>();
+        if (StreamRules.ChannelErrors(names) is { } channelError)
+        {
+            errors["channels"] = [channelError];
+        }
+        if (!MqNames.IsValid(name))
+        {
+            errors["subName"] = [$"'{name}' is not a valid subscription name: use 1 to 255 letters, digits, '_', '-' or '.'."];
+        }
+        if (!StreamRules.IsStartPosition(position))
+        {
+            errors["position"] = ["position must be earliest or latest."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
+        }
+        var lease = await subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted);
+        // Ends the subscription when the response is done, however it ends.
+        httpContext.Response.RegisterForDisposeAsync(lease);
+        return new PackEventsResult(Packs(lease, httpContext.RequestAborted));
+    }
+
+    private static async Task<Ok<StreamPositionsResponse>> WriteAsync(
+        StreamProduceRequest request, bool broadcast, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var bodies = request.Msgs!;
+        foreach (var body in bodies)
+        {
+            if (body!.Payload is { Length: var size } && size > limits.MaxMessageBytes)
+            {
+                throw new MqMessageTooLargeException(size, limits.MaxMessageBytes);
+            }
+        }
+        var missingIds = bodies.Count(b => b!.Id is null);
+        var nextId = missingIds > 0 ? (await ids.AllocAsync((uint)missingIds, cancellationToken)).Begin : 0;
+        var msgs = new TsMsg[bodies.Count];
+        for (var i = 0; i < msgs.Length; i++)
+        {
+            var body = bodies[i]!;
+            var endTs = body.EndTs ?? 0;
+            msgs[i] = MsgBodies.Compose(dispatcher, Enum.Parse<MsgType>(body.MsgType!), body.Id ?? nextId++, body.BeginTs ?? endTs, endTs, body.HashKeys ?? [], body.Payload ?? []);
+        }
+        var positions = await producer.ProduceAsync(Names(request.Channels), msgs, broadcast, cancellationToken);
+        return TypedResults.Ok(new StreamPositionsResponse([.. positions.Select(ToBody)]));
+    }
+
+    private static async IAsyncEnumerable<SseItem<StreamPackResponse>> Packs(SubscriptionLease lease, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var reader = lease.Stream.Chan();
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await reader.WaitToReadAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The client left.
+                more = false;
+            }
+            if (!more)
+            {
+                yield break;
+            }
+            while (reader.TryRead(out var pack))
+            {
+                yield return new SseItem<StreamPackResponse>(ToResponse(pack), PackEventsResult.EventType);
+            }
+        }
+    }
+
+    private static string[] Names(List<string?>? channels) => [.. channels!.Select(c => c!)];
+
+    private static MqStartPosition StartOf(string? position) =>
+        string.Equals(position, "latest", StringComparison.OrdinalIgnoreCase) ? MqStartPosition.Latest : MqStartPosition.Earliest;
+
+    private static StreamPackResponse ToResponse(MsgPack pack) => new(
+        pack.BeginTs, pack.EndTs,
+        [.. pack.Msgs.Select(m => new StreamMsg(m.Type.ToString(), m.Id, m.BeginTs, m.EndTs, [.. m.HashKeys], MsgBodies.BodyOf(m)))],
+        [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)]);
+
+    private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
+}
+
+/// <summary>
+/// The SSE answer of <c>/msgstream/subscribe</c>: one <c>msgpack</c> event per pack, in the gateway's JSON. Unlike
+/// <see cref="ServerSentEventsResult{T}"/>, it sends the headers at once, so a client knows it is subscribed before
+/// the first pack; it ends quietly when the client leaves.
+/// </summary>
+public sealed class PackEventsResult(IAsyncEnumerable<SseItem<StreamPackResponse>> packs) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+{
+    /// <summary>The event type of every event.</summary>
+    public const string EventType = "msgpack";
+
+    public int? StatusCode => StatusCodes.Status200OK;
+
+    public string ContentType => "text/event-stream";
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = ContentType;
+        response.Headers.CacheControl = "no-cache,no-store";
+        httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        var json = httpContext.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        var aborted = httpContext.RequestAborted;
+        try
+        {
+            await response.StartAsync(aborted);
+            await response.Body.FlushAsync(aborted);
+            await SseFormatter.WriteAsync(packs, response.Body, (item, writer) =>
+            {
+                using var jsonWriter = new Utf8JsonWriter(writer);
+                JsonSerializer.Serialize(jsonWriter, item.Data, json);
+            }, aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client left: the subscription ends with the request.
+        }
+    }
+}
+
+/// <summary>One msg: a type name of the design's MsgType list, its id (assigned when missing), timestamps (from the TSO when endTs is missing) and routing keys, and its body in base64.</summary>
+public sealed record StreamMsg(string? MsgType, long? Id, ulong? BeginTs, ulong? EndTs, List<uint>? HashKeys, byte[]? Payload);
+
+/// <summary>Where a msg sits: channel, queue msg id, consumer group and timestamp.</summary>
+public sealed record StreamPosition(string? ChannelName, long MsgId, string? MsgGroup, ulong Timestamp);
+
+/// <summary>The body of produce and broadcast.</summary>
+public sealed record StreamProduceRequest(List<string?>? Channels, List<StreamMsg?>? Msgs);
+
+/// <summary>Where the written msgs landed.</summary>
+public sealed record StreamPositionsResponse(IReadOnlyList<StreamPosition> Positions);
+
+/// <summary>The body of consume: position is <c>earliest</c> (the default) or <c>latest</c>, for a new subscription.</summary>
+public sealed record StreamConsumeRequest(List<string?>? Channels, string? SubName, bool TimeTickAligned, int? WaitMs, string? Position);
+
+/// <summary>A pack: for a time-ticked subscription, exactly the msgs with endTs in (beginTs, endTs].</summary>
+public sealed record StreamPackResponse(ulong BeginTs, ulong EndTs, IReadOnlyList<StreamMsg> Msgs, IReadOnlyList<StreamPosition> StartPositions, IReadOnlyList<StreamPosition> EndPositions)
+{
+    /// <summary>The answer when nothing is ready.</summary>
+    public static StreamPackResponse Empty { get; } = new(0, 0, [], [], []);
+}
+
+/// <summary>The body of seek.</summary>
+public sealed record StreamSeekRequest(string? SubName, List<string?>? Channels, List<StreamPosition?>? Positions);
+
+/// <summary>Rules the message-stream requests share.</summary>
+internal static class StreamRules
+{
+    /// <summary>What is wrong with a channel list, or null.</summary>
+    public static string? ChannelErrors(IReadOnlyCollection<string?>? channels)
+    {
+        if (channels is null || channels.Count == 0)
+        {
+            return "channels must name at least one channel.";
+        }
+        if (channels.Count > MsgStreamApi.MaxChannels)
+        {
+            return $"channels may name at most {MsgStreamApi.MaxChannels} channels.";
+        }
+        foreach (var channel in channels)
+        {
+            if (!MqNames.IsValid(channel))
+            {
+                return $"'{channel}' is not a valid channel name: use 1 to 255 letters, digits, '_', '-' or '.'.";
+            }
+        }
+        return channels.Distinct(StringComparer.Ordinal).Count() != channels.Count ? "channels names a channel twice." : null;
+    }
+
+    /// <summary>Whether <paramref name="position"/> is a start position (missing means earliest).</summary>
+    public static bool IsStartPosition(string? position) =>
+        position is null || string.Equals(position, "earliest", StringComparison.OrdinalIgnoreCase) || string.Equals(position, "latest", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="name"/> names a sendable type of the MsgType list (by name, not number).</summary>
+    public static bool IsMsgType(string? name) =>
+        name is { Length: > 0 } && char.IsLetter(name[0]) && Enum.TryParse<MsgType>(name, ignoreCase: false, out var type) && MsgBodies.IsSendable(type);
+
+    /// <summary>The channel list rule.</summary>
+    public static void Channels<T>(IRuleBuilder<T, List<string?>?> rule) =>
+        rule.Must(c => ChannelErrors(c) is null).WithMessage((_, c) => ChannelErrors(c));
+
+    /// <summary>The subscription name rule.</summary>
+    public static void SubName<T>(IRuleBuilder<T, string?> rule) =>
+        rule.Must(MqNames.IsValid).WithMessage((_, n) => $"'{n}' is not a valid subscription name: use 1 to 255 letters, digits, '_', '-' or '.'.");
+}
+
+/// <summary>Checks a <see cref="StreamProduceRequest"/>.</summary>
+public sealed class StreamProduceRequestValidator : AbstractValidator<StreamProduceRequest>
+{
+    public StreamProduceRequestValidator()
+    {
+        StreamRules.Channels(RuleFor(r => r.Channels));
+        RuleFor(r => r.Msgs).Must(m => m is { Count: > 0 and <= MsgStreamApi.MaxMsgs }).WithMessage($"msgs must hold 1 to {MsgStreamApi.MaxMsgs} msgs.");
+        RuleForEach(r => r.Msgs).NotNull().WithMessage("A msg must be an object.").DependentRules(() =>
+        {
+            RuleForEach(r => r.Msgs).Must(m => StreamRules.IsMsgType(m!.MsgType))
+                .WithMessage((_, m) => $"'{m!.MsgType}' is not a msgType: use a name of the MsgType list, such as Insert, Delete, TimeTick or CreateCollection.");
+            RuleForEach(r => r.Msgs).Must(m => m!.BeginTs is null || m.EndTs is { } end && m.BeginTs <= end)
+                .WithMessage("beginTs needs an endTs at or above it.");
+        });
+    }
+}
+
+/// <summary>Checks a <see cref="StreamConsumeRequest"/>.</summary>
+public sealed class StreamConsumeRequestValidator : AbstractValidator<StreamConsumeRequest>
+{
+    public StreamConsumeRequestValidator(IOptions<StreamSubscriptionOptions> options)
+    {
+        var maxWait = options.Value.MaxWaitMs;
+        StreamRules.Channels(RuleFor(r => r.Channels));
+        StreamRules.SubName(RuleFor(r => r.SubName));
+        RuleFor(r => r.WaitMs).InclusiveBetween(0, maxWait).When(r => r.WaitMs is not null).WithMessage($"waitMs must be between 0 and {maxWait}.");
+        RuleFor(r => r.Position).Must(StreamRules.IsStartPosition).WithMessage("position must be earliest or latest.");
+    }
+}
+
+/// <summary>Checks a <see cref="StreamSeekRequest"/>.</summary>
+public sealed class StreamSeekRequestValidator : AbstractValidator<StreamSeekRequest>
+{
+    public StreamSeekRequestValidator()
+    {
+        StreamRules.Channels(RuleFor(r => r.Channels));
+        StreamRules.SubName(RuleFor(r => r.SubName));
+        RuleFor(r => r.Positions).Must(p => p is { Count: > 0 and <= MsgStreamApi.MaxChannels }).WithMessage($"positions must hold 1 to {MsgStreamApi.MaxChannels} positions.");
+        RuleForEach(r => r.Positions).Must(p => p is not null && MqNames.IsValid(p.ChannelName) && p.MsgId >= 0)
+            .WithMessage("A position needs a valid channelName and a msgId of 0 or more.");
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Milvus.Domain.Components;
+using Milvus.Domain.MsgStream;
+using Milvus.Domain.MsgStream.Gateway;
+using Milvus.Domain.Tso;
+using Milvus.Workers.Jobs;
+using Milvus.Workers.TimeTick;
+
+namespace Milvus.Api.Hosting;
+
+/// <summary>Registers the message-stream level over the registered message queue and TSO.</summary>
+public static class MsgStreamServiceCollectionExtensions
+{
+    /// <summary>
+    /// The gateway's produce path (<see cref="GatewayProducer"/> with its in-flight timestamps), the server-side
+    /// subscriptions (section <c>Milvus:MsgStream</c>, validated at start) with their expiry job, and the time
+    /// tick component (role <c>timetick</c>) with its worker. Needs <c>AddMilvusTso</c> and a message queue.
+    /// </summary>
+    public static IServiceCollection AddMilvusMsgStream(this IServiceCollection services)
+    {
+        services.AddOptions<StreamSubscriptionOptions>()
+            .BindConfiguration(StreamSubscriptionOptions.SectionName)
+            .Validate(o => o.Validate() is null, "Milvus:MsgStream is invalid: SubscriptionIdleSeconds, MaxSubscriptions and MaxMsgsPerConsume must be at least 1, MaxWaitMs between 0 and 600000.")
+            .ValidateOnStart();
+        services.TryAddSingleton<UnmarshalDispatcher>();
+        services.AddSingleton<InFlightTimestamps>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GatewayProducer>(sp, sp.GetRequiredService<TimestampOracle>()));
+        services.AddSingleton<StreamSubscriptions>();
+        services.AddSingleton<IMaintenanceJob, SubscriptionExpiryJob>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TimeTickComponent>(sp, sp.GetRequiredService<TimestampOracle>()));
+        services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TimeTickComponent>());
+        services.AddHostedService<TimeTickService>();
+        services.AddHostedService<SubscriptionShutdownService>();
+        return services;
+    }
+}

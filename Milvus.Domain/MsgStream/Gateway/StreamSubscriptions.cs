@@ -1,0 +1,380 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Mq;
+using Milvus.Domain.MsgStream.Streams;
+
+namespace Milvus.Domain.MsgStream.Gateway;
+
+/// <summary>Server-side message-stream subscriptions (section <c>Milvus:MsgStream</c>).</summary>
+public sealed class StreamSubscriptionOptions
+{
+    public const string SectionName = "Milvus:MsgStream";
+
+    /// <summary>A subscription unused for this long is closed by the expiry job.</summary>
+    public int SubscriptionIdleSeconds { get; set; } = 300;
+
+    /// <summary>How many subscriptions (consume and SSE together) may be open at once.</summary>
+    public int MaxSubscriptions { get; set; } = 1024;
+
+    /// <summary>The longest wait a consume may ask for.</summary>
+    public int MaxWaitMs { get; set; } = 30_000;
+
+    /// <summary>The most messages one consume answer holds when it joins ready time-ticked packs.</summary>
+    public int MaxMsgsPerConsume { get; set; } = 10_000;
+
+    /// <summary>The first invalid setting, or null.</summary>
+    public string? Validate() =>
+        SubscriptionIdleSeconds < 1 ? "Milvus:MsgStream:SubscriptionIdleSeconds must be at least 1."
+        : MaxSubscriptions < 1 ? "Milvus:MsgStream:MaxSubscriptions must be at least 1."
+        : MaxWaitMs is < 0 or > 600_000 ? "Milvus:MsgStream:MaxWaitMs must be between 0 and 600000."
+        : MaxMsgsPerConsume < 1 ? "Milvus:MsgStream:MaxMsgsPerConsume must be at least 1."
+        : null;
+}
+
+/// <summary>A subscription exists with other settings, or is streaming over SSE (409).</summary>
+public sealed class SubscriptionConflictException(string message) : Exception(message), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.Conflict;
+}
+
+/// <summary>No subscription has the name (404).</summary>
+public sealed class SubscriptionNotFoundException(string subName)
+    : Exception($"No subscription is named '{subName}'."), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.NotFound;
+}
+
+/// <summary>The gateway holds as many subscriptions as it may (503: retry once some expire or are deleted).</summary>
+public sealed class SubscriptionLimitException(int limit)
+    : Exception($"The gateway holds {limit} subscriptions, its limit (Milvus:MsgStream:MaxSubscriptions); delete one or wait for idle ones to expire."), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.Busy;
+}
+
+/// <summary>
+/// The subscriptions that <c>/msgstream/consume</c> and <c>/msgstream/subscribe</c> keep between calls, keyed by
+/// subName. Each holds its plain or time-ticked stream (and so its read-ahead); calls on one subscription run one
+/// at a time. A subscription ends when deleted, when it expires after
+/// <see cref="StreamSubscriptionOptions.SubscriptionIdleSeconds"/> unused, or when its SSE client leaves; its
+/// consumer groups are destroyed then, so a later subscription of the same name starts afresh.
+/// </summary>
+public sealed partial class StreamSubscriptions(
+    MsgStreamFactory factory, IMqClient mq, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _admission = new(1, 1);
+
+    /// <summary>How many subscriptions are open.</summary>
+    public int Count => _subscriptions.Count;
+
+    /// <summary>Whether a subscription named <paramref name="subName"/> is open.</summary>
+    public bool Contains(string subName) => _subscriptions.ContainsKey(subName);
+
+    /// <summary>
+    /// The next pack of subscription <paramref name="subName"/>, opening it on <paramref name="channels"/> at
+    /// <paramref name="start"/> if it is new. Waits up to <paramref name="wait"/>; null when nothing is ready. A
+    /// time-ticked subscription answers every pack ready by then joined into one (up to
+    /// <see cref="StreamSubscriptionOptions.MaxMsgsPerConsume"/> msgs), which is again a pack between two ticks.
+    /// </summary>
+    /// <exception cref="MqChannelNotFoundException">A channel does not exist.</exception>
+    /// <exception cref="SubscriptionConflictException">The subscription exists on other channels, of the other kind, or is streaming.</exception>
+    /// <exception cref="SubscriptionLimitException">A new subscription would pass the limit.</exception>
+    public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken).ConfigureAwait(false);
+        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var reader = subscription.Stream.Chan();
+            // A ready pack is answered even without a wait; a failed stream's error surfaces through ConsumeAsync.
+            var pack = reader.TryRead(out var ready) ? ready
+                : wait > TimeSpan.Zero || reader.Completion.IsCompleted ? await subscription.Stream.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false)
+                : null;
+            if (pack is null || !timeTickAligned)
+            {
+                return pack;
+            }
+            var limit = options.Value.MaxMsgsPerConsume;
+            while (pack.Msgs.Count < limit && reader.TryPeek(out var next) && pack.Msgs.Count + next.Msgs.Count <= limit && reader.TryRead(out next))
+            {
+                pack = Join(pack, next);
+            }
+            return pack;
+        }
+        finally
+        {
+            subscription.Touch(time);
+            subscription.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Moves subscription <paramref name="subName"/> to <paramref name="positions"/> with the seek semantics of its
+    /// stream (a new subscription is time-ticked): its stream is replaced by a fresh one that resumes there.
+    /// </summary>
+    /// <exception cref="MqChannelNotFoundException">A channel does not exist.</exception>
+    /// <exception cref="MqMsgIdNotFoundException">A position's message is no longer stored.</exception>
+    /// <exception cref="MsgStreamException">A position names a channel the subscription does not read, or a time-ticked one lacks a channel's position.</exception>
+    public async Task SeekAsync(string subName, IReadOnlyList<string> channels, IReadOnlyList<MsgPosition> positions, CancellationToken cancellationToken = default)
+    {
+        var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned : true;
+        var subscription = await GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken).ConfigureAwait(false);
+        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var names = new HashSet<string>(channels, StringComparer.Ordinal);
+            foreach (var position in positions)
+            {
+                if (!names.Contains(position.ChannelName))
+                {
+                    throw MsgStreamException.Invalid($"The seek position names channel '{position.ChannelName}', which this subscription does not read.");
+                }
+            }
+            if (aligned && !channels.All(c => positions.Any(p => p.ChannelName == c)))
+            {
+                throw MsgStreamException.Invalid("A time-ticked subscription needs one seek position for each of its channels.");
+            }
+            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+            var stream = aligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
+            try
+            {
+                await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
+                await stream.SeekAsync(positions, cancellationToken).ConfigureAwait(false);
+                stream.Start();
+            }
+            catch
+            {
+                // The old stream is closed already: the subscription is gone, and so are its groups.
+                await stream.DisposeAsync().ConfigureAwait(false);
+                await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
+                throw;
+            }
+            subscription.Stream = stream;
+        }
+        finally
+        {
+            subscription.Touch(time);
+            subscription.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Opens subscription <paramref name="subName"/> for streaming (SSE): its packs come from
+    /// <see cref="IMsgStream.Chan"/> of the returned lease's stream, and disposing the lease ends it.
+    /// </summary>
+    /// <exception cref="SubscriptionConflictException">A subscription of that name is open.</exception>
+    public async Task<SubscriptionLease> OpenStreamingAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, CancellationToken cancellationToken = default)
+    {
+        if (_subscriptions.ContainsKey(subName))
+        {
+            throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
+        }
+        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: true, cancellationToken).ConfigureAwait(false);
+        return new SubscriptionLease(subscription.Stream, () => EndAsync(subName, subscription, ownsGate: false));
+    }
+
+    /// <summary>Ends subscription <paramref name="subName"/>: closes its stream and destroys its consumer groups.</summary>
+    /// <exception cref="SubscriptionNotFoundException">No subscription has that name.</exception>
+    /// <exception cref="SubscriptionConflictException">It is streaming over SSE; it ends when its client leaves.</exception>
+    public async Task RemoveAsync(string subName, CancellationToken cancellationToken = default)
+    {
+        if (!_subscriptions.TryGetValue(subName, out var subscription))
+        {
+            throw new SubscriptionNotFoundException(subName);
+        }
+        if (subscription.Streaming)
+        {
+            throw new SubscriptionConflictException($"Subscription '{subName}' is streaming; it ends when its client disconnects.");
+        }
+        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends every subscription unused for longer than the idle timeout and not in a call; returns how many.</summary>
+    public async Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default)
+    {
+        var idle = TimeSpan.FromSeconds(options.Value.SubscriptionIdleSeconds);
+        var now = time.GetTimestamp();
+        var expired = 0;
+        foreach (var (name, subscription) in _subscriptions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (subscription.Streaming || time.GetElapsedTime(subscription.LastUsed, now) < idle || !await subscription.Gate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+            if (time.GetElapsedTime(subscription.LastUsed, now) < idle)
+            {
+                subscription.Gate.Release();
+                continue;
+            }
+            await EndAsync(name, subscription, ownsGate: true).ConfigureAwait(false);
+            Log.Expired(logger, name);
+            expired++;
+        }
+        return expired;
+    }
+
+    /// <summary>
+    /// Closes every subscription's stream, for shutdown: the consumer groups stay, so a restart does not lose a
+    /// subscription's position. Later calls on a closed subscription find nothing ready.
+    /// </summary>
+    public async Task CloseStreamsAsync()
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            await subscription.Stream.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+        }
+        _subscriptions.Clear();
+        _admission.Dispose();
+    }
+
+    private static MsgPack Join(MsgPack first, MsgPack next) => new()
+    {
+        BeginTs = first.BeginTs,
+        EndTs = next.EndTs,
+        Msgs = [.. first.Msgs, .. next.Msgs],
+        StartPositions = first.StartPositions,
+        EndPositions = next.EndPositions,
+    };
+
+    private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, CancellationToken cancellationToken)
+    {
+        if (_subscriptions.TryGetValue(subName, out var existing))
+        {
+            return Check(existing, subName, channels, timeTickAligned);
+        }
+        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_subscriptions.TryGetValue(subName, out existing))
+            {
+                return Check(existing, subName, channels, timeTickAligned);
+            }
+            var limit = options.Value.MaxSubscriptions;
+            if (_subscriptions.Count >= limit)
+            {
+                throw new SubscriptionLimitException(limit);
+            }
+            foreach (var channel in channels)
+            {
+                // Checked here because AsConsumerAsync would create a missing channel.
+                if (!await mq.ChannelExistsAsync(channel, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new MqChannelNotFoundException(channel);
+                }
+            }
+            var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
+            try
+            {
+                await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
+                stream.Start();
+            }
+            catch
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream);
+            subscription.Touch(time);
+            _subscriptions[subName] = subscription;
+            Log.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
+            return subscription;
+        }
+        finally
+        {
+            _admission.Release();
+        }
+    }
+
+    private static Subscription Check(Subscription existing, string subName, IReadOnlyList<string> channels, bool timeTickAligned)
+    {
+        if (existing.Streaming)
+        {
+            throw new SubscriptionConflictException($"Subscription '{subName}' is streaming over SSE.");
+        }
+        if (existing.TimeTickAligned != timeTickAligned || !existing.Channels.SequenceEqual(channels, StringComparer.Ordinal))
+        {
+            throw new SubscriptionConflictException(
+                $"Subscription '{subName}' reads [{string.Join(", ", existing.Channels)}] with timeTickAligned={existing.TimeTickAligned}; delete it to change them.");
+        }
+        return existing;
+    }
+
+    private async Task EndAsync(string subName, Subscription subscription, bool ownsGate)
+    {
+        try
+        {
+            _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
+            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+            foreach (var channel in subscription.Channels)
+            {
+                try
+                {
+                    await mq.DestroyConsumerGroupAsync(channel, subName).ConfigureAwait(false);
+                }
+                catch (MqException ex) when (ex is MqChannelNotFoundException or MqGroupNotFoundException)
+                {
+                    // The channel was destroyed, with its groups.
+                }
+            }
+            Log.Ended(logger, subName);
+        }
+        finally
+        {
+            if (ownsGate)
+            {
+                subscription.Gate.Release();
+            }
+        }
+    }
+
+    private sealed class Subscription(string[] channels, bool timeTickAligned, bool streaming, IMsgStream stream)
+    {
+        private long _lastUsed;
+
+        public string[] Channels { get; } = channels;
+
+        public bool TimeTickAligned { get; } = timeTickAligned;
+
+        public bool Streaming { get; } = streaming;
+
+        public IMsgStream Stream { get; set; } = stream;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public long LastUsed => Interlocked.Read(ref _lastUsed);
+
+        public void Touch(TimeProvider time) => Interlocked.Exchange(ref _lastUsed, time.GetTimestamp());
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "Subscription {SubName} opened on {Channels} (timeTickAligned={Aligned}).")]
+        public static partial void Opened(ILogger logger, string subName, string channels, bool aligned);
+
+        [LoggerMessage(EventId = 6102, Level = LogLevel.Debug, Message = "Subscription {SubName} ended.")]
+        public static partial void Ended(ILogger logger, string subName);
+
+        [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Subscription {SubName} expired after being idle.")]
+        public static partial void Expired(ILogger logger, string subName);
+    }
+}
+
+/// <summary>A streaming subscription's stream; disposing it ends the subscription.</summary>
+public sealed class SubscriptionLease(IMsgStream stream, Func<Task> end) : IAsyncDisposable
+{
+    /// <summary>The subscription's stream.</summary>
+    public IMsgStream Stream => stream;
+
+    public async ValueTask DisposeAsync() => await end().ConfigureAwait(false);
+}

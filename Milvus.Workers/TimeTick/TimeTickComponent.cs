@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Allocation;
+using Milvus.Domain.Components;
+using Milvus.Domain.Mq;
+using Milvus.Domain.MsgStream;
+using Milvus.Domain.MsgStream.Gateway;
+using Milvus.Domain.Params;
+using Milvus.Domain.Telemetry;
+using Milvus.Domain.Tso;
+
+namespace Milvus.Workers.TimeTick;
+
+/// <summary>
+/// The gateway's time tick producer and aligner, role <c>timetick</c>. Each <see cref="TickAsync"/> takes a tick
+/// from the TSO that passes no timestamp still in flight on the gateway's produce path, lowers it to the lowest
+/// tick that each external <see cref="ITimeTickProvider"/> has reported on its time tick channel, and, when that is
+/// above the last tick sent, writes it as a <see cref="TimeTickMsg"/> into every channel the gateway produces
+/// into. Until every provider has reported once, nothing is sent. A failing tick (TSO or queue down) makes the
+/// component Abnormal; the next good one makes it Healthy again.
+/// </summary>
+public sealed partial class TimeTickComponent : ComponentBase, IDisposable
+{
+    /// <summary>The role the component reports.</summary>
+    public const string RoleName = "timetick";
+
+    /// <summary>The consumer group that reads the providers' time tick channels.</summary>
+    public const string ProviderGroup = "timetick-aligner";
+
+    private const int ProviderReadBatch = 1024;
+
+    private readonly GatewayProducer _producer;
+    private readonly ITimestampAllocator _tso;
+    private readonly IMqClient _mq;
+    private readonly ITimeTickProvider[] _providers;
+    private readonly TimeTickOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TimeTickComponent> _logger;
+    private readonly UnmarshalDispatcher _dispatcher = new();
+    private readonly SemaphoreSlim _tickGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, ulong> _channelTicks = new(StringComparer.Ordinal);
+    private ProviderState[] _providerStates = [];
+    private ulong _lastTick;
+    private long _ticksSent;
+
+    /// <summary>A tick producer over the gateway's produce path.</summary>
+    public TimeTickComponent(GatewayProducer producer, ITimestampAllocator tso, IMqClient mq, IEnumerable<ITimeTickProvider> providers,
+        IOptions<TimeTickOptions> options, TimeProvider time, ILogger<TimeTickComponent> logger)
+    {
+        _producer = producer;
+        _tso = tso;
+        _mq = mq;
+        _providers = [.. providers];
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        TimeTickMetrics.Register(this);
+        Tracker.SetExtra("enabled", _options.Enabled ? "true" : "false");
+        Tracker.SetExtra("intervalMs", _options.IntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public override string Role => RoleName;
+
+    /// <summary>Whether the gateway sends its own ticks (<c>Milvus:TimeTick:Enabled</c>).</summary>
+    public bool Enabled => _options.Enabled;
+
+    /// <summary>The last tick sent (0 before the first).</summary>
+    public ulong LastTick => Interlocked.Read(ref _lastTick);
+
+    /// <summary>How many ticks were sent (one per round, into every channel).</summary>
+    public long TicksSent => Interlocked.Read(ref _ticksSent);
+
+    /// <summary>
+    /// One round: reads the providers' new ticks, computes the safe tick and sends it into every channel the
+    /// gateway produces into. Errors other than cancellation become the component's Abnormal state.
+    /// </summary>
+    public async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var state = Tracker.State;
+        if (!_options.Enabled || state is StateCode.Stopping or StateCode.Initializing)
+        {
+            return;
+        }
+        await _tickGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ReadProvidersAsync(cancellationToken).ConfigureAwait(false);
+            var tick = await _producer.InFlight.SafeTickAsync(async ct => (await _tso.AllocOneAsync(ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+            foreach (var provider in _providerStates)
+            {
+                if (provider.Tick is not { } reported)
+                {
+                    return;
+                }
+                tick = Math.Min(tick, reported);
+            }
+            if (tick > LastTick)
+            {
+                await SendAsync(tick, cancellationToken).ConfigureAwait(false);
+            }
+            if (state == StateCode.Abnormal && Tracker.TryTransitionTo(StateCode.Healthy))
+            {
+                Log.Recovered(_logger);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            if (state != StateCode.Abnormal)
+            {
+                Log.TickFailed(_logger, ex);
+            }
+            Tracker.TryTransitionTo(StateCode.Abnormal, ex.Message);
+        }
+        finally
+        {
+            _tickGate.Release();
+        }
+    }
+
+    /// <summary>Now minus the physical time of the last tick sent into each channel, in milliseconds.</summary>
+    public IEnumerable<(string Channel, double LagMs)> Lags()
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return _channelTicks.Select(p => (p.Key, (double)(now - new HybridTimestamp(p.Value).PhysicalMs)));
+    }
+
+    public void Dispose()
+    {
+        TimeTickMetrics.Unregister(this);
+        _tickGate.Dispose();
+    }
+
+    protected override async Task OnInitAsync(CancellationToken cancellationToken)
+    {
+        var states = new List<ProviderState>();
+        foreach (var provider in _providers)
+        {
+            var channel = await provider.GetTimeTickChannelAsync(cancellationToken).ConfigureAwait(false);
+            MqNames.Validate(channel, "time tick channel");
+            try
+            {
+                await _mq.CreateChannelAsync(channel, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MqChannelExistsException)
+            {
+                // The provider made it first.
+            }
+            if (!await _mq.ConsumerGroupExistsAsync(channel, ProviderGroup, cancellationToken).ConfigureAwait(false))
+            {
+                await _mq.CreateConsumerGroupAsync(channel, ProviderGroup, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
+            }
+            states.Add(new ProviderState(channel));
+        }
+        _providerStates = [.. states];
+        Tracker.SetExtra("providers", string.Join(",", states.Select(s => s.Channel)));
+    }
+
+    protected override Task OnStopAsync(CancellationToken cancellationToken)
+    {
+        TimeTickMetrics.Unregister(this);
+        return Task.CompletedTask;
+    }
+
+    private async Task ReadProvidersAsync(CancellationToken cancellationToken)
+    {
+        foreach (var provider in _providerStates)
+        {
+            while (true)
+            {
+                var messages = await _mq.ConsumeAsync(provider.Channel, ProviderGroup, ProviderReadBatch, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+                foreach (var message in messages)
+                {
+                    if (_dispatcher.Unmarshal(message.Payload) is TimeTickMsg tick && (provider.Tick is null || tick.EndTs > provider.Tick))
+                    {
+                        provider.Tick = tick.EndTs;
+                    }
+                }
+                if (messages.Count < ProviderReadBatch)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private async Task SendAsync(ulong tick, CancellationToken cancellationToken)
+    {
+        ReadOnlyMemory<byte>[] payload = [TimeTickMsg.At(tick).Marshal()];
+        var channels = _producer.Channels;
+        foreach (var channel in channels)
+        {
+            try
+            {
+                await _mq.ProduceAsync(channel, payload, cancellationToken).ConfigureAwait(false);
+                _channelTicks[channel] = tick;
+            }
+            catch (MqChannelNotFoundException)
+            {
+                _producer.Forget(channel);
+                _channelTicks.TryRemove(channel, out _);
+                Log.ChannelGone(_logger, channel);
+            }
+        }
+        Interlocked.Exchange(ref _lastTick, tick);
+        Interlocked.Increment(ref _ticksSent);
+        Tracker.SetExtra("lastTick", tick.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Tracker.SetExtra("channels", string.Join(",", _channelTicks.Keys.Order(StringComparer.Ordinal)));
+    }
+
+    private sealed class ProviderState(string channel)
+    {
+        public string Channel { get; } = channel;
+
+        public ulong? Tick { get; set; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6201, Level = LogLevel.Error, Message = "The time tick could not be sent; the timetick component is Abnormal until a tick succeeds.")]
+        public static partial void TickFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Time ticks are sent again; the timetick component is Healthy.")]
+        public static partial void Recovered(ILogger logger);
+
+        [LoggerMessage(EventId = 6203, Level = LogLevel.Information, Message = "Channel {Channel} no longer exists; it gets no more time ticks.")]
+        public static partial void ChannelGone(ILogger logger, string channel);
+    }
+}
+
+/// <summary>The time tick lag gauge, <c>milvus_timetick_lag_ms</c>, per channel, over every live tick component.</summary>
+internal static class TimeTickMetrics
+{
+    private static readonly ConcurrentDictionary<TimeTickComponent, byte> Sources = new();
+
+    private static readonly ObservableGauge<double> Lag = MilvusTelemetry.Meter.CreateObservableGauge(
+        "milvus.timetick.lag_ms", Observe, unit: null, description: "Milliseconds from the physical time of the last time tick sent into a channel to now.");
+
+    public static void Register(TimeTickComponent component) => Sources.TryAdd(component, 0);
+
+    public static void Unregister(TimeTickComponent component) => Sources.TryRemove(component, out _);
+
+    private static IEnumerable<Measurement<double>> Observe() =>
+        Sources.Keys.SelectMany(c => c.Lags()).Select(l => new Measurement<double>(l.LagMs, new KeyValuePair<string, object?>("channel", l.Channel)));
+}

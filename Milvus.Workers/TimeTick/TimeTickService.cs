@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Params;
+using Milvus.Workers.Hosting;
+
+namespace Milvus.Workers.TimeTick;
+
+/// <summary>
+/// Calls <see cref="TimeTickComponent.TickAsync"/> every <see cref="TimeTickOptions.IntervalMs"/> on the injected
+/// <see cref="TimeProvider"/>'s timer; with <c>Milvus:TimeTick:Enabled=false</c> it does not run at all.
+/// </summary>
+public sealed class TimeTickService(TimeTickComponent component, IOptions<TimeTickOptions> options, TimeProvider time) : PeriodicService(time)
+{
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.IntervalMs);
+
+    protected override Task OnTickAsync(CancellationToken stoppingToken) => component.TickAsync(stoppingToken);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.Enabled ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
+}
