@@ -51,6 +51,7 @@ builder.Services.AddHealthChecks()
 builder.Services.AddMilvusKv();
 builder.Services.AddMilvusTso();
 builder.Services.AddMilvusRocksMq();
+builder.Services.AddMilvusArchive();
 
 var app = builder.Build();
 
@@ -71,6 +72,7 @@ app.MapParamsApi();
 // Subsystem endpoints map here, one line each.
 app.MapTsoApi();
 app.MapMessagesApi();
+app.MapSegmentsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();
