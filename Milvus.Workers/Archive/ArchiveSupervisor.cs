@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Components;
+using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.Params;
@@ -38,6 +39,15 @@ public sealed partial class ArchiveSupervisor(
             {
                 return [.. _entries.Where(e => e.Value.Graph is { Completion.IsCompleted: false }).Select(e => e.Key).Order(StringComparer.Ordinal)];
             }
+        }
+    }
+
+    /// <summary>The node counters of the channel's graph, or null when it has none.</summary>
+    public FlowGraphStates? GetGraphStates(string channel)
+    {
+        lock (_entries)
+        {
+            return _entries.GetValueOrDefault(channel)?.Graph?.GetStates();
         }
     }
 
@@ -108,7 +118,8 @@ public sealed partial class ArchiveSupervisor(
                 new("lastTick", lastTick.ToString(CultureInfo.InvariantCulture)),
                 new("segmentsWritten", (graph?.SegmentsWritten ?? 0).ToString(CultureInfo.InvariantCulture)),
             };
-            if (!running && entry.Error is { } error)
+            var error = graph is { Completion.IsFaulted: true } ? graph.Completion.Exception!.GetBaseException().Message : entry.Error;
+            if (!running && error is not null)
             {
                 extra.Add(new ExtraInfoPair("error", error));
             }
