@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
-using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Kv.LocalFs;
 using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.MsgStream;
@@ -108,14 +107,8 @@ public class ArchiverBenchmarks
         var catalog = new SegmentCatalog(new MemoryKv(), _store);
         var options = new ArchiveOptions { MaxSegmentBytes = SegmentBytes, MaxSegmentMs = int.MaxValue };
         var source = Channel.CreateBounded<MsgPack>(64);
-        var writer = new SegmentWriterNode("bench", catalog, checkpoint: null, maxQueueLength: 2);
-        await using var graph = new TimeTickedFlowGraph();
-        graph.AddNode(new InputNode<MsgPack>("input", source.Reader, pack => new PackMsg(pack), 64));
-        graph.AddNode(new SegmentBufferNode(options, TimeProvider.System, 64));
-        graph.AddNode(writer);
-        graph.SetEdges("input", [], [SegmentBufferNode.NodeName]);
-        graph.SetEdges(SegmentBufferNode.NodeName, ["input"], [SegmentWriterNode.NodeName]);
-        graph.SetEdges(SegmentWriterNode.NodeName, [SegmentBufferNode.NodeName], []);
+        var built = ArchiveChannelGraph.BuildGraph("bench", source.Reader, catalog, checkpoint: null, options, TimeProvider.System);
+        await using var graph = built.Graph;
         graph.Start();
         foreach (var pack in _packs)
         {
@@ -123,6 +116,6 @@ public class ArchiverBenchmarks
         }
         source.Writer.Complete();
         await graph.Completion;
-        return writer.SegmentsWritten;
+        return built.Writer.SegmentsWritten;
     }
 }

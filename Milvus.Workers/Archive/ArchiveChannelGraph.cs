@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
@@ -73,14 +74,7 @@ public sealed class ArchiveChannelGraph : IAsyncDisposable
                 await mq.SeekToAsync(channel, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
             }
             stream.Start();
-            var writer = new SegmentWriterNode(channel, catalog, checkpoint, SegmentQueueLength);
-            var graph = new TimeTickedFlowGraph();
-            graph.AddNode(new InputNode<MsgPack>(InputNodeName, stream.Chan(), pack => new PackMsg(pack), PackQueueLength));
-            graph.AddNode(new SegmentBufferNode(options, time, PackQueueLength));
-            graph.AddNode(writer);
-            graph.SetEdges(InputNodeName, [], [SegmentBufferNode.NodeName]);
-            graph.SetEdges(SegmentBufferNode.NodeName, [InputNodeName], [SegmentWriterNode.NodeName]);
-            graph.SetEdges(SegmentWriterNode.NodeName, [SegmentBufferNode.NodeName], []);
+            var (graph, writer) = BuildGraph(channel, stream.Chan(), catalog, checkpoint, options, time);
             graph.Start();
             return new ArchiveChannelGraph(channel, stream, graph, writer);
         }
@@ -89,6 +83,29 @@ public sealed class ArchiveChannelGraph : IAsyncDisposable
             await stream.CloseAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The three nodes over <paramref name="packs"/>, wired and not started: input → <see cref="SegmentBufferNode"/>
+    /// → <see cref="SegmentWriterNode"/>, which continues from <paramref name="checkpoint"/>.
+    /// </summary>
+    public static (TimeTickedFlowGraph Graph, SegmentWriterNode Writer) BuildGraph(
+        string channel,
+        ChannelReader<MsgPack> packs,
+        SegmentCatalog catalog,
+        ArchiveCheckpoint? checkpoint,
+        ArchiveOptions options,
+        TimeProvider time)
+    {
+        var writer = new SegmentWriterNode(channel, catalog, checkpoint, SegmentQueueLength);
+        var graph = new TimeTickedFlowGraph();
+        graph.AddNode(new InputNode<MsgPack>(InputNodeName, packs, pack => new PackMsg(pack), PackQueueLength));
+        graph.AddNode(new SegmentBufferNode(options, time, PackQueueLength));
+        graph.AddNode(writer);
+        graph.SetEdges(InputNodeName, [], [SegmentBufferNode.NodeName]);
+        graph.SetEdges(SegmentBufferNode.NodeName, [InputNodeName], [SegmentWriterNode.NodeName]);
+        graph.SetEdges(SegmentWriterNode.NodeName, [SegmentBufferNode.NodeName], []);
+        return (graph, writer);
     }
 
     /// <summary>Stops the graph and the stream; buffered msgs that no segment recorded are read again next time.</summary>
