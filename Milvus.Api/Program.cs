@@ -54,6 +54,7 @@ builder.Services.AddMilvusTso();
 builder.Services.AddMilvusMq();
 builder.Services.AddMilvusChannels();
 builder.Services.AddMilvusMsgStream();
+builder.Services.AddMilvusArchive();
 builder.Services.AddMilvusHardening();
 builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
@@ -79,6 +80,7 @@ app.MapMessagesApi();
 app.MapChannelsApi();
 app.MapSessionsApi();
 app.MapMsgStreamApi();
+app.MapSegmentsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();

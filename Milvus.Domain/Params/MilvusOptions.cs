@@ -127,6 +127,18 @@ public sealed class ArchiveOptions
     public const string SectionName = "Milvus:Archive";
 
     public bool Enabled { get; set; }
+
+    /// <summary>A segment is cut once its encoded msgs reach this many bytes.</summary>
+    public long MaxSegmentBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>A segment is cut once its first msg has waited this long (checked at each time tick).</summary>
+    public int MaxSegmentMs { get; set; } = 10_000;
+
+    /// <summary>How often the archiver looks for new and destroyed channels, and restarts failed graphs.</summary>
+    public int DiscoveryIntervalMs { get; set; } = 1_000;
+
+    /// <summary>The subscription (consumer group) the archiving graphs read with.</summary>
+    public string SubscriptionName { get; set; } = "archiver";
 }
 
 /// <summary>API keys (section <c>Milvus:Auth</c>).</summary>
@@ -178,6 +190,9 @@ public sealed class JobsOptions
 
     /// <summary>How often the scheduler looks for due jobs, in seconds.</summary>
     public int PollingSeconds { get; set; } = 15;
+
+    /// <summary>How long the snapshot KV keeps old versions: its GC job drops what no read this recent needs.</summary>
+    public int SnapshotRetentionMinutes { get; set; } = 24 * 60;
 }
 
 /// <summary>The job storages.</summary>

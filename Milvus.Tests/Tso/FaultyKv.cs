@@ -59,7 +59,7 @@ internal sealed class FaultyKv : ITxnKv
     public Task RemoveWithPrefixAsync(string prefix, CancellationToken cancellationToken = default) => _inner.RemoveWithPrefixAsync(prefix, cancellationToken);
 
     public Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default) =>
-        _inner.MultiSaveAndRemoveAsync(saves, removals, cancellationToken);
+        FailSaves ? throw Down() : _inner.MultiSaveAndRemoveAsync(saves, removals, cancellationToken);
 
     public Task MultiRemoveWithPrefixAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken = default) =>
         _inner.MultiRemoveWithPrefixAsync(prefixes, cancellationToken);

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Milvus.Domain.Components;
+using Milvus.Domain.Kv;
+using Milvus.Domain.Kv.Snapshot;
+using Milvus.Domain.MsgStream;
+using Milvus.Domain.Params;
+using Milvus.Workers.Archive;
+using Milvus.Workers.Jobs;
+
+namespace Milvus.Api.Hosting;
+
+/// <summary>The archiving flow graphs, the segment catalog behind the segments routes, and the maintenance jobs of issue 8.</summary>
+public static class ArchiveServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the segment catalog (always: archived segments stay readable when archiving is off), the archive
+    /// supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>) and its component (role
+    /// <c>archiver</c>), and the recurring jobs for RocksMQ retention and snapshot KV GC, with a snapshot KV over
+    /// the meta store when none is registered.
+    /// </summary>
+    public static IServiceCollection AddMilvusArchive(this IServiceCollection services)
+    {
+        services.AddOptions<ArchiveOptions>()
+            .Validate(
+                o => o.MaxSegmentBytes is >= 1 and <= 256L * 1024 * 1024 && o.MaxSegmentMs >= 1 && o.DiscoveryIntervalMs is >= 10 and <= 3_600_000 && Domain.Mq.MqNames.IsValid(o.SubscriptionName),
+                "Milvus:Archive is invalid: MaxSegmentBytes must be 1 to 268435456, MaxSegmentMs at least 1, DiscoveryIntervalMs 10 to 3600000, SubscriptionName a valid group name.")
+            .ValidateOnStart();
+        services.AddOptions<JobsOptions>()
+            .Validate(o => o.SnapshotRetentionMinutes >= 1, "Milvus:Jobs:SnapshotRetentionMinutes must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new SegmentCatalog(
+            sp.GetRequiredService<ITxnKv>(),
+            sp.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey),
+            sp.GetService<UnmarshalDispatcher>()));
+        services.AddSingleton<ArchiveSupervisor>();
+        services.AddSingleton<ArchiveComponent>();
+        services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ArchiveComponent>());
+        services.AddHostedService<ArchiveService>();
+
+        services.TryAddSingleton(sp => new SnapshotKv(sp.GetRequiredService<ITxnKv>()));
+        services.TryAddSingleton<ISnapshotKv>(sp => sp.GetRequiredService<SnapshotKv>());
+        services.AddSingleton<IMaintenanceJob, SnapshotKvGcJob>();
+        services.AddSingleton<IMaintenanceJob, RocksMqRetentionJob>();
+        return services;
+    }
+}

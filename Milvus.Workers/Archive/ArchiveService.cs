@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Params;
+using Milvus.Workers.Hosting;
+
+namespace Milvus.Workers.Archive;
+
+/// <summary>
+/// When <c>Milvus:Archive:Enabled</c> is true, runs the archiving graphs: a sync at start, then one every
+/// <c>Milvus:Archive:DiscoveryIntervalMs</c>, which follows created and destroyed channels and restarts failed
+/// graphs. Stopping the host closes every graph.
+/// </summary>
+public sealed partial class ArchiveService(
+    ArchiveSupervisor supervisor,
+    IOptions<ArchiveOptions> options,
+    TimeProvider time,
+    ILogger<ArchiveService> logger) : PeriodicService(time)
+{
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.DiscoveryIntervalMs);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+        await OnTickAsync(stoppingToken).ConfigureAwait(false);
+        await base.ExecuteAsync(stoppingToken).ConfigureAwait(false);
+    }
+
+    protected override async Task OnTickAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await supervisor.SyncAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (MqException ex)
+        {
+            Log.SyncFailed(logger, ex);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await supervisor.CloseAsync().ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 8101, Level = LogLevel.Warning, Message = "The archiver could not list the channels; the next sync retries.")]
+        public static partial void SyncFailed(ILogger logger, Exception exception);
+    }
+}
