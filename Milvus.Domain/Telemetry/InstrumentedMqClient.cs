@@ -55,6 +55,9 @@ public sealed class InstrumentedMqClient : IMqClient, IDisposable
         MqTelemetry.Register(this);
     }
 
+    /// <summary>The queue this wrapper measures.</summary>
+    public IMqClient Inner => _inner;
+
     public Task CreateChannelAsync(string channel, CancellationToken cancellationToken = default) =>
         _inner.CreateChannelAsync(channel, cancellationToken);
 

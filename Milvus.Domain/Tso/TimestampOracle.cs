@@ -28,7 +28,6 @@ public sealed partial class TimestampOracle : ITimestampAllocator
     private PhysicalSlot? _slot;
     private long _savedMs;
     private TaskCompletionSource _updated = NewSignal();
-    private long _updateAttempts;
 
     public TimestampOracle(ITxnKv kv, TimeProvider time, TsoOptions options, ILogger<TimestampOracle>? logger = null, string key = DefaultKey)
     {
@@ -205,11 +204,11 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private async ValueTask<HybridTimestamp> WaitAndGenerateAsync(uint count, CancellationToken cancellationToken)
     {
-        // Every update attempt since this request started counts as one wait, and so does each wait that timed
-        // out because no update came (the updater is stalled).
+        // Each time this request wakes (after an update attempt, or after a wait that timed out because no update
+        // came) and still finds no room counts as one wait. Counting only this request's own retries keeps a caller
+        // that was descheduled while many updates ran from failing without having tried.
         var waitLimit = TimeSpan.FromMilliseconds(2 * _options.UpdateIntervalMs);
-        var startedAt = Interlocked.Read(ref _updateAttempts);
-        var timeouts = 0;
+        var waits = 0;
         while (true)
         {
             // Take the signal before trying again, so that an update between the two is never missed.
@@ -218,7 +217,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             {
                 return first;
             }
-            if (Interlocked.Read(ref _updateAttempts) - startedAt + timeouts >= _options.MaxOverflowWaits)
+            if (waits >= _options.MaxOverflowWaits)
             {
                 Log.Exhausted(_logger, count, _options.MaxOverflowWaits);
                 throw new TsoExhaustedException(count, _options.MaxOverflowWaits);
@@ -229,8 +228,9 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             }
             catch (TimeoutException)
             {
-                timeouts++;
+                // No update came in time: the updater is stalled; this still counts as a wait.
             }
+            waits++;
         }
     }
 
@@ -260,7 +260,6 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private void Signal()
     {
-        Interlocked.Increment(ref _updateAttempts);
         Interlocked.Exchange(ref _updated, NewSignal()).TrySetResult();
     }
 

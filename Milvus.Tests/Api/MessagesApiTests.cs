@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Milvus.Domain.Mq;
+using Milvus.Domain.Telemetry;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Tests.Infrastructure;
 using Milvus.Workers.Mq;
@@ -271,7 +272,7 @@ public sealed class RedisMessagesApiTests(RedisMessagesApiTests.Fixture fixture)
         var ready = await Client.GetAsync("/health/ready");
         using var readiness = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
 
-        Assert.IsType<RedisMqClient>(Factory.Services.GetRequiredService<IMqClient>());
+        Assert.IsType<RedisMqClient>(Assert.IsType<InstrumentedMqClient>(Factory.Services.GetRequiredService<IMqClient>()).Inner);
         var roles = states.RootElement.GetProperty("subcomponentStates").EnumerateArray().Select(s => s.GetProperty("role").GetString()).ToList();
         Assert.Contains("redismq", roles);
         Assert.DoesNotContain("rocksmq", roles);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Milvus.Domain.Mq;
+using Milvus.Domain.Telemetry;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Tests.Kv;
 using Milvus.Workers.Mq;
@@ -17,7 +18,7 @@ public sealed class MqSelectionTests
         using var factory = new GatewayFactory();
         using var client = factory.CreateClient();
 
-        Assert.IsType<RocksMq>(factory.Services.GetRequiredService<IMqClient>());
+        Assert.IsType<RocksMq>(Assert.IsType<InstrumentedMqClient>(factory.Services.GetRequiredService<IMqClient>()).Inner);
         Assert.Contains(factory.Services.GetServices<IHostedService>(), s => s is RocksMqRetentionService);
     }
 

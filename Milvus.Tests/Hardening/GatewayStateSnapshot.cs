@@ -23,8 +23,11 @@ public sealed class GatewayStateSnapshot
         var snapshot = new GatewayStateSnapshot();
         foreach (var operation in operations.Where(o => o.Method == "GET" && o.Parameters.All(p => p.In != "path" && !p.Required)))
         {
-            using var response = await client.GetAsync(operation.PathTemplate);
-            snapshot._entries[$"GET {operation.PathTemplate}"] = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            using var response = await client.GetAsync(operation.PathTemplate, HttpCompletionOption.ResponseHeadersRead);
+            // An event stream never ends by itself: its status tells enough, and disposing the answer closes it.
+            snapshot._entries[$"GET {operation.PathTemplate}"] = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
+                ? $"{(int)response.StatusCode} event stream"
+                : $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
         }
         var meta = await services.GetRequiredService<IMetaKv>().LoadWithPrefixAsync("");
         snapshot._entries["meta-kv keys"] = string.Join('\n', meta.Keys.Order(StringComparer.Ordinal));

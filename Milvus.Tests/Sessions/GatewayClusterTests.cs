@@ -36,6 +36,7 @@ public sealed class GatewayClusterTests(ITestOutputHelper output)
             highest = await AssertIncreasingThroughEachAsync(gateways, highest);
             var ids = await (await gateways[(gateways.IndexOf(active) + 1) % 3].Client.PostAsJsonAsync("api/v1/ids", new { count = 10 })).Content.ReadFromJsonAsync<IdResponse>();
             Assert.Equal(10, ids!.End - ids.Begin);
+            await AssertOneSharedQueueAsync(gateways);
 
             for (var kill = 1; kill <= 3; kill++)
             {
@@ -112,7 +113,24 @@ public sealed class GatewayClusterTests(ITestOutputHelper output)
         ["Milvus:Etcd:Endpoints"] = endpoints,
         ["Milvus:Etcd:RootPath"] = root,
         ["Milvus:Session:TtlSeconds"] = TtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Milvus:Mq:Backend"] = "redis",
+        ["Milvus:Redis:Configuration"] = TestServers.Redis,
     };
+
+    /// <summary>The gateways share one queue on Redis: a channel made through one is written through another and read through the third.</summary>
+    private static async Task AssertOneSharedQueueAsync(IReadOnlyList<GatewayProcess> gateways)
+    {
+        var channel = $"shared-{Guid.NewGuid():N}";
+        Assert.Equal(HttpStatusCode.Created, (await gateways[0].Client.PutAsJsonAsync($"api/v1/channels/{channel}", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await gateways[2].Client.PostAsJsonAsync($"api/v1/channels/{channel}/groups", new { groupName = "g" })).StatusCode);
+        var produced = await gateways[1].Client.PostAsJsonAsync($"api/v1/channels/{channel}/messages",
+            new { messages = new[] { new { payload = Convert.ToBase64String("one"u8.ToArray()) }, new { payload = Convert.ToBase64String("two"u8.ToArray()) } } });
+        Assert.Equal(HttpStatusCode.Created, produced.StatusCode);
+        using var consumed = JsonDocument.Parse(await gateways[2].Client.GetStringAsync($"api/v1/channels/{channel}/groups/g/messages?n=10"));
+        var payloads = consumed.RootElement.GetProperty("messages").EnumerateArray()
+            .Select(m => System.Text.Encoding.UTF8.GetString(m.GetProperty("payload").GetBytesFromBase64())).ToList();
+        Assert.Equal(["one", "two"], payloads);
+    }
 
     /// <summary>Waits until exactly one gateway reports the tso role Healthy and every other StandBy, and returns it.</summary>
     private static async Task<GatewayProcess> SingleActiveAsync(IReadOnlyList<GatewayProcess> gateways)

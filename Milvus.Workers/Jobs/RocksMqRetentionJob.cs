@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Milvus.Domain.Mq;
+using Microsoft.Extensions.Options;
 using Milvus.Domain.Mq.RocksMq;
+using Milvus.Domain.Params;
 
 namespace Milvus.Workers.Jobs;
 
@@ -8,7 +10,7 @@ namespace Milvus.Workers.Jobs;
 /// RocksMQ's retention and compaction pass (<see cref="RocksMq.RunRetentionAsync"/>) as a recurring job, every
 /// minute. With another message queue configured it has nothing to do.
 /// </summary>
-public sealed partial class RocksMqRetentionJob(IMqClient mq, ILogger<RocksMqRetentionJob> logger) : IMaintenanceJob
+public sealed partial class RocksMqRetentionJob(IServiceProvider services, IOptions<MqOptions> options, ILogger<RocksMqRetentionJob> logger) : IMaintenanceJob
 {
     public const string JobId = "rocksmq-retention";
 
@@ -18,11 +20,14 @@ public sealed partial class RocksMqRetentionJob(IMqClient mq, ILogger<RocksMqRet
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (mq is not RocksMq rocks)
+        // The queue in DI may be wrapped (metrics), so the configured backend decides, and RocksMQ itself is only
+        // resolved when it is the one configured (resolving it opens its database).
+        if (options.Value.Backend != MqBackend.RocksMq)
         {
-            Log.NotRocksMq(logger, mq.GetType().Name);
+            Log.NotRocksMq(logger, options.Value.Backend.ToString());
             return;
         }
+        var rocks = services.GetRequiredService<RocksMq>();
         var result = await rocks.RunRetentionAsync(cancellationToken).ConfigureAwait(false);
         Log.Done(logger, result.Pages, result.Bytes, result.CompactedRanges);
     }
