@@ -27,6 +27,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private PhysicalSlot? _slot;
     private long _savedMs;
+    private long _updateAttempts;
     private TaskCompletionSource _updated = NewSignal();
 
     public TimestampOracle(ITxnKv kv, TimeProvider time, TsoOptions options, ILogger<TimestampOracle>? logger = null, string key = DefaultKey)
@@ -204,20 +205,23 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private async ValueTask<HybridTimestamp> WaitAndGenerateAsync(uint count, CancellationToken cancellationToken)
     {
-        // Each time this request wakes (after an update attempt, or after a wait that timed out because no update
-        // came) and still finds no room counts as one wait. Counting only this request's own retries keeps a caller
-        // that was descheduled while many updates ran from failing without having tried.
+        // Every update attempt that finished before a failed try counts as one wait, and so does each wait that
+        // timed out because no update came (the updater is stalled). Attempts that run while this request is not
+        // looking (descheduled between tries) are only counted once it has tried after them, so a slow caller is
+        // never failed for updates whose room it did not get to use.
         var waitLimit = TimeSpan.FromMilliseconds(2 * _options.UpdateIntervalMs);
-        var waits = 0;
+        var startedAt = Interlocked.Read(ref _updateAttempts);
+        var timeouts = 0;
         while (true)
         {
             // Take the signal before trying again, so that an update between the two is never missed.
             var updated = NextUpdate;
+            var seen = Interlocked.Read(ref _updateAttempts);
             if (TryGenerate(count, out var first))
             {
                 return first;
             }
-            if (waits >= _options.MaxOverflowWaits)
+            if (seen - startedAt + timeouts >= _options.MaxOverflowWaits)
             {
                 Log.Exhausted(_logger, count, _options.MaxOverflowWaits);
                 throw new TsoExhaustedException(count, _options.MaxOverflowWaits);
@@ -228,9 +232,8 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             }
             catch (TimeoutException)
             {
-                // No update came in time: the updater is stalled; this still counts as a wait.
+                timeouts++;
             }
-            waits++;
         }
     }
 
@@ -260,6 +263,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private void Signal()
     {
+        Interlocked.Increment(ref _updateAttempts);
         Interlocked.Exchange(ref _updated, NewSignal()).TrySetResult();
     }
 

@@ -28,6 +28,14 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
 
     private readonly GatewayFactory _factory = new();
 
+    private static readonly string[] LiveStatusEntries = ["GET /api/v1/components/states", "GET /api/v1/sessions"];
+
+    private static readonly HashSet<string> EventStreamRoutes = new(StringComparer.Ordinal)
+    {
+        "/api/v1/sessions/watch",
+        "/api/v1/msgstream/subscribe",
+    };
+
     [Fact]
     public async Task MalformedRequestsOnEveryRouteGet4xxProblemsAndChangeNothing()
     {
@@ -36,15 +44,21 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             : Random.Shared.Next();
         output.WriteLine($"fuzz seed {seed} (replay with MILVUS_FUZZ_SEED={seed})");
         using var client = _factory.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(30);
+        client.Timeout = TimeSpan.FromSeconds(90); // above the longest wait a consume may ask for (30 s)
 
-        var operations = OpenApiOperations.Read(await client.GetStringAsync("/swagger/v1/swagger.json"));
+        // Event streams never end by themselves, so a request that opens one cannot be judged by its whole answer;
+        // their validation is covered by their own tests (SessionsApiTests, MsgStreamApi tests).
+        var operations = OpenApiOperations.Read(await client.GetStringAsync("/swagger/v1/swagger.json"))
+            .Where(o => !EventStreamRoutes.Contains(o.PathTemplate))
+            .ToList();
         Assert.NotEmpty(operations);
         await SeedStateAsync(client);
         var knownGroups = new Dictionary<string, string> { [ExistingNames["channel"]] = ExistingNames["group"] };
         var first = await GatewayStateSnapshot.TakeAsync(client, _factory.Services, operations, knownGroups);
         var second = await GatewayStateSnapshot.TakeAsync(client, _factory.Services, operations, knownGroups);
-        var volatileEntries = first.Differences(second);
+        // Component states and the session listing report live runtime (ticks, leases, the meta revision that the
+        // TSO's window saves move), so they change by themselves over a run; the stores are compared in full.
+        var volatileEntries = first.Differences(second).Concat(LiveStatusEntries).Distinct().ToList();
         output.WriteLine($"{operations.Count} operations; left out of the state comparison as self-changing: {string.Join(", ", volatileEntries)}");
 
         // Each operation gets its own generator, seeded from the run's seed and its position, so a failure
@@ -115,7 +129,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response = await client.SendAsync(message, cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
         {
@@ -125,12 +139,16 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             var status = (int)response.StatusCode;
             statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
-            if (response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            string body;
+            try
             {
-                // A well-enough-formed watch opened its event stream; leaving it closes the stream.
-                return null;
+                body = await response.Content.ReadAsStringAsync(cancellationToken);
             }
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                // The server began an answer and then broke it off: as bad as a 5xx.
+                return $"{status} with a body broken off: {ex.GetType().Name}: {ex.Message} ({ex.InnerException?.InnerException?.Message})";
+            }
             if (status >= 500)
             {
                 return $"{status}: {body}";

@@ -235,6 +235,9 @@ public sealed class RocksDbKv : TxnKvBase
             keys.Add(Encoding.UTF8.GetString(key[_rootBytes.Length..]));
             values.Add(Encoding.UTF8.GetString(iterator.GetValueSpan()));
         }
+        // The native iterator reads its upper bound from the native read options; without this the options can be
+        // finalized (and freed) mid-scan once the managed reference is dead, which ended long scans early.
+        GC.KeepAlive(readOptions);
         return new KvPairs(keys, values);
     });
 
