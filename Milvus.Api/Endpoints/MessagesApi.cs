@@ -104,7 +104,7 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
         }
         var messages = await mq.ConsumeAsync(channel, group, count, TimeSpan.FromMilliseconds(wait), cancellationToken);
-        return TypedResults.Ok(new ConsumeResponse([.. messages.Select(m => new ConsumedMessage(m.MsgId, m.Payload))]));
+        return TypedResults.Ok(new ConsumeResponse([.. messages.Select(m => new ConsumedMessage(m.MsgId, m.Payload.ToArray()))]));
     }
 
     /// <summary>Moves a consumer group.</summary>

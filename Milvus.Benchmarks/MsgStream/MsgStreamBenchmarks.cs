@@ -12,8 +12,8 @@ internal static class MsgStreamBench
 {
     public const int PerTick = 1000;
 
-    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64) =>
-        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize, ReadBatchSize: PerTick));
+    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64, int readBatchSize = PerTick) =>
+        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize, ReadBatchSize: readBatchSize));
 
     /// <summary><paramref name="count"/> one-row Insert messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
     public static List<TsMsg> Msgs(int count, ulong firstTs) =>
@@ -88,6 +88,9 @@ public class MsgStreamConsumeBenchmarks
     /// <summary>The streams' <see cref="MsgStreamSettings.BufferSize"/> (packs the pump may run ahead of the reader).</summary>
     public int BufferSize { get; set; } = 64;
 
+    /// <summary>The streams' <see cref="MsgStreamSettings.ReadBatchSize"/> (queue messages per read).</summary>
+    public int ReadBatchSize { get; set; } = MsgStreamBench.PerTick;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -99,7 +102,7 @@ public class MsgStreamConsumeBenchmarks
             msgs.Add(TimeTickMsg.At(msgs[^1].EndTs + 1));
             _bench.Mq.ProduceAsync(Channel, MsgStreamBench.Marshal(msgs)).GetAwaiter().GetResult();
         }
-        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize);
+        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize, ReadBatchSize);
     }
 
     [GlobalCleanup]

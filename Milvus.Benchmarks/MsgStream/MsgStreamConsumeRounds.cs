@@ -16,7 +16,8 @@ public static class MsgStreamConsumeRounds
     {
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
         var bufferSize = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 64;
-        var bench = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize };
+        var readBatchSize = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : MsgStreamBench.PerTick;
+        var bench = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatchSize };
         bench.Setup();
         try
         {
@@ -51,7 +52,7 @@ public static class MsgStreamConsumeRounds
                     }
                 }
             }
-            Console.WriteLine($"MsgStream consume, {rounds} interleaved rounds, stream buffer {bufferSize} packs, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");
+            Console.WriteLine($"MsgStream consume, {rounds} interleaved rounds, stream buffer {bufferSize} packs, stream reads of {readBatchSize}, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");
             for (var v = 0; v < variants.Length; v++)
             {
                 var ratios = Enumerable.Range(0, rounds).Select(r => wall[0][r] / wall[v][r]).ToList();

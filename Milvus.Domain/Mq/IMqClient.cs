@@ -77,8 +77,11 @@ public enum MqStartPosition
     Latest = 1,
 }
 
-/// <summary>A consumed message.</summary>
-public sealed record MqMessage(long MsgId, byte[] Payload);
+/// <summary>
+/// A consumed message. Its payload is never reused or overwritten by the queue, so it may be kept (and decoded
+/// lazily) for as long as needed.
+/// </summary>
+public readonly record struct MqMessage(long MsgId, ReadOnlyMemory<byte> Payload);
 
 /// <summary>Conveniences over <see cref="IMqClient"/>.</summary>
 public static class MqClientExtensions

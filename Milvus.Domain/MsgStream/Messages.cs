@@ -20,15 +20,37 @@ public interface ISplittableMsg
     TsMsg WithRowsAt(IReadOnlyList<int> indices);
 }
 
-/// <summary>A manipulation message made of rows, each with its own hash key (Insert and Delete).</summary>
+/// <summary>
+/// A manipulation message made of rows, each with its own hash key (Insert and Delete). Read from a queue, its body
+/// (names and rows) is decoded on first access, so a stream that only routes or packs messages never decodes it.
+/// </summary>
 public abstract class RowsMsg<TRow> : TsMsg, ISplittableMsg
     where TRow : IRoutedRow
 {
-    public string CollectionName { get; set; } = "";
+    private string _collectionName = "";
+    private string _partitionName = "";
+    private List<TRow>? _rows;
 
-    public string PartitionName { get; set; } = "";
+    /// <summary>The undecoded body, until the first access decodes it (under a lock on this object).</summary>
+    private RawMsg? _undecoded;
 
-    public List<TRow> Rows { get; set; } = [];
+    public string CollectionName
+    {
+        get { DecodeBody(); return _collectionName; }
+        set { DecodeBody(); _collectionName = value; }
+    }
+
+    public string PartitionName
+    {
+        get { DecodeBody(); return _partitionName; }
+        set { DecodeBody(); _partitionName = value; }
+    }
+
+    public List<TRow> Rows
+    {
+        get { DecodeBody(); return _rows ??= []; }
+        set { DecodeBody(); _rows = value; }
+    }
 
     /// <summary>The rows' hash keys, in row order; setting it has no effect.</summary>
     public override IReadOnlyList<uint> HashKeys
@@ -67,6 +89,51 @@ public abstract class RowsMsg<TRow> : TsMsg, ISplittableMsg
         return result;
     }
 
+    /// <summary>Reads the body from <paramref name="raw"/> now if it is decoded already, else on first access.</summary>
+    private protected TMsg ReadOrDefer<TMsg>(RawMsg raw)
+        where TMsg : RowsMsg<TRow>
+    {
+        if (raw.IsDecoded)
+        {
+            ReadBody(raw);
+        }
+        else
+        {
+            _undecoded = raw;
+        }
+        return ReadHeader<TMsg>(raw);
+    }
+
+    /// <summary>Sets the common body fields without decoding (for <see cref="ReadBody"/>).</summary>
+    private protected void SetBody(string collectionName, string partitionName, List<TRow> rows)
+    {
+        _collectionName = collectionName;
+        _partitionName = partitionName;
+        _rows = rows;
+    }
+
+    /// <summary>Decodes the deferred body, once; every body property calls it first.</summary>
+    /// <exception cref="MsgUnmarshalException">The body is not valid.</exception>
+    private protected void DecodeBody()
+    {
+        var raw = Volatile.Read(ref _undecoded);
+        if (raw is null)
+        {
+            return;
+        }
+        lock (raw)
+        {
+            if (_undecoded is not null)
+            {
+                ReadBody(raw);
+                Volatile.Write(ref _undecoded, null);
+            }
+        }
+    }
+
+    /// <summary>Fills the body's fields (through <see cref="SetBody"/> and the subclass's own fields) from the envelope.</summary>
+    private protected abstract void ReadBody(RawMsg raw);
+
     /// <summary>A new, empty message of the same type.</summary>
     private protected abstract RowsMsg<TRow> CreateEmpty();
 
@@ -84,7 +151,13 @@ public sealed class InsertMsg : RowsMsg<InsertRowData>
 {
     public override MsgType Type => MsgType.Insert;
 
-    public long SegmentId { get; set; }
+    private long _segmentId;
+
+    public long SegmentId
+    {
+        get { DecodeBody(); return _segmentId; }
+        set { DecodeBody(); _segmentId = value; }
+    }
 
     private protected override RowsMsg<InsertRowData> CreateEmpty() => new InsertMsg();
 
@@ -101,16 +174,13 @@ public sealed class InsertMsg : RowsMsg<InsertRowData>
         envelope.Insert = body;
     }
 
-    internal static InsertMsg From(RawMsg raw)
+    internal static InsertMsg From(RawMsg raw) => new InsertMsg().ReadOrDefer<InsertMsg>(raw);
+
+    private protected override void ReadBody(RawMsg raw)
     {
         var body = raw.Envelope.Insert ?? throw MsgUnmarshalException.WrongBody(raw.Type);
-        return new InsertMsg
-        {
-            CollectionName = body.CollectionName,
-            PartitionName = body.PartitionName,
-            SegmentId = body.SegmentId,
-            Rows = ReadRows(body.Rows, static r => new InsertRowData(r.RowId, r.Timestamp, r.HashKey, r.Data.Memory)),
-        }.ReadHeader<InsertMsg>(raw);
+        _segmentId = body.SegmentId;
+        SetBody(body.CollectionName, body.PartitionName, ReadRows(body.Rows, static r => new InsertRowData(r.RowId, r.Timestamp, r.HashKey, r.Data.Memory)));
     }
 }
 
@@ -135,15 +205,12 @@ public sealed class DeleteMsg : RowsMsg<DeleteRowData>
         envelope.Delete = body;
     }
 
-    internal static DeleteMsg From(RawMsg raw)
+    internal static DeleteMsg From(RawMsg raw) => new DeleteMsg().ReadOrDefer<DeleteMsg>(raw);
+
+    private protected override void ReadBody(RawMsg raw)
     {
         var body = raw.Envelope.Delete ?? throw MsgUnmarshalException.WrongBody(raw.Type);
-        return new DeleteMsg
-        {
-            CollectionName = body.CollectionName,
-            PartitionName = body.PartitionName,
-            Rows = ReadRows(body.Rows, static r => new DeleteRowData(r.PrimaryKey.Memory, r.Timestamp, r.HashKey)),
-        }.ReadHeader<DeleteMsg>(raw);
+        SetBody(body.CollectionName, body.PartitionName, ReadRows(body.Rows, static r => new DeleteRowData(r.PrimaryKey.Memory, r.Timestamp, r.HashKey)));
     }
 }
 

@@ -85,19 +85,33 @@ public sealed class PayloadMsg(MsgType type) : TsMsg
         new PayloadMsg(raw.Type) { Payload = raw.Payload }.ReadHeader<PayloadMsg>(raw);
 }
 
-/// <summary>A message decoded as far as its header, for unmarshal templates.</summary>
+/// <summary>
+/// A message decoded as far as its header, for unmarshal templates. Read from retained bytes
+/// (<see cref="UnmarshalDispatcher.Unmarshal(ReadOnlyMemory{byte})"/>), its body stays undecoded on those bytes until
+/// a template asks for it; read from a span, the whole envelope is decoded at once.
+/// </summary>
 public sealed class RawMsg
 {
+    private readonly ReadOnlyMemory<byte> _wire;
+    private MsgEnvelope? _envelope;
+
     internal RawMsg(MsgEnvelope envelope)
+        : this(envelope.FormatVersion, envelope.MsgType, envelope.Id, envelope.BeginTs, envelope.EndTs, envelope.HashKeys, envelope.TraceParent) =>
+        _envelope = envelope;
+
+    internal RawMsg(MsgHeader header, ReadOnlyMemory<byte> wire)
+        : this(header.FormatVersion, header.MsgType, header.Id, header.BeginTs, header.EndTs, header.HashKeys, header.TraceParent) =>
+        _wire = wire;
+
+    private RawMsg(uint formatVersion, uint msgType, long id, ulong beginTs, ulong endTs, IReadOnlyList<uint> hashKeys, string traceParent)
     {
-        Envelope = envelope;
-        Type = (MsgType)envelope.MsgType;
-        Id = envelope.Id;
-        BeginTs = envelope.BeginTs;
-        EndTs = envelope.EndTs;
-        HashKeys = envelope.HashKeys.Count == 0 ? [] : envelope.HashKeys.ToArray();
-        TraceParent = envelope.TraceParent.Length == 0 ? null : envelope.TraceParent;
-        Payload = envelope.BodyCase == MsgEnvelope.BodyOneofCase.Payload ? envelope.Payload.Memory : ReadOnlyMemory<byte>.Empty;
+        FormatVersion = formatVersion;
+        Type = (MsgType)msgType;
+        Id = id;
+        BeginTs = beginTs;
+        EndTs = endTs;
+        HashKeys = hashKeys.Count == 0 ? [] : [.. hashKeys];
+        TraceParent = traceParent.Length == 0 ? null : traceParent;
     }
 
     public MsgType Type { get; }
@@ -113,7 +127,14 @@ public sealed class RawMsg
     public string? TraceParent { get; }
 
     /// <summary>The opaque body of a payload message (empty for the typed messages).</summary>
-    public ReadOnlyMemory<byte> Payload { get; }
+    public ReadOnlyMemory<byte> Payload => Envelope.BodyCase == MsgEnvelope.BodyOneofCase.Payload ? Envelope.Payload.Memory : ReadOnlyMemory<byte>.Empty;
 
-    internal MsgEnvelope Envelope { get; }
+    internal uint FormatVersion { get; }
+
+    /// <summary>Whether the whole envelope is decoded already.</summary>
+    internal bool IsDecoded => _envelope is not null;
+
+    /// <summary>The whole envelope, decoded from the retained bytes on first use (a race decodes twice, harmlessly).</summary>
+    /// <exception cref="MsgUnmarshalException">The body is not valid.</exception>
+    internal MsgEnvelope Envelope => _envelope ??= UnmarshalDispatcher.ParseEnvelope(_wire.Span, $"The body of {Type} message {Id}");
 }

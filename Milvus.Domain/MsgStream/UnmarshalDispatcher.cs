@@ -15,6 +15,15 @@ public delegate TsMsg UnmarshalFunc(RawMsg raw);
 /// </summary>
 public sealed class UnmarshalDispatcher
 {
+    /// <summary>
+    /// Parses the header alone: the body is an unknown field to it, skipped without a copy. It parses into one
+    /// cleared header per thread, since <see cref="RawMsg"/> copies what it needs at once.
+    /// </summary>
+    private static readonly MessageParser<MsgHeader> HeaderParser = new MessageParser<MsgHeader>(ScratchHeader).WithDiscardUnknownFields(true);
+
+    [ThreadStatic]
+    private static MsgHeader? t_header;
+
     private readonly ConcurrentDictionary<MsgType, UnmarshalFunc> _templates = new();
 
     /// <summary>A dispatcher with a template for every type of the seed's list.</summary>
@@ -41,37 +50,74 @@ public sealed class UnmarshalDispatcher
         _templates[msgType] = unmarshalFunc;
     }
 
-    /// <summary>Reads a message, whatever its type.</summary>
-    public TsMsg Unmarshal(ReadOnlySpan<byte> input) => Unmarshal(input, expected: null);
+    /// <summary>Reads a message, whatever its type, decoding it whole.</summary>
+    public TsMsg Unmarshal(ReadOnlySpan<byte> input) => Dispatch(new RawMsg(ParseEnvelope(input, "The bytes")), expected: null);
 
-    /// <summary>Reads a message that must be of <paramref name="msgType"/>.</summary>
-    public TsMsg Unmarshal(ReadOnlySpan<byte> input, MsgType msgType) => Unmarshal(input, (MsgType?)msgType);
+    /// <summary>Reads a message that must be of <paramref name="msgType"/>, decoding it whole.</summary>
+    public TsMsg Unmarshal(ReadOnlySpan<byte> input, MsgType msgType) => Dispatch(new RawMsg(ParseEnvelope(input, "The bytes")), msgType);
 
-    private TsMsg Unmarshal(ReadOnlySpan<byte> input, MsgType? expected)
+    /// <summary>
+    /// Reads a message from bytes that stay unchanged for as long as the message lives (a consumed queue message).
+    /// Only the header is decoded now; the rows of an Insert or Delete are decoded from <paramref name="input"/> when
+    /// first read, so a consumer that routes or forwards messages never pays for their bodies. A body that turns out
+    /// to be invalid then throws <see cref="MsgUnmarshalException"/> from the property that reads it.
+    /// </summary>
+    public TsMsg Unmarshal(ReadOnlyMemory<byte> input)
     {
-        MsgEnvelope envelope;
+        MsgHeader header;
         try
         {
-            envelope = MsgEnvelope.Parser.ParseFrom(input);
+            header = HeaderParser.ParseFrom(input.Span);
         }
         catch (InvalidProtocolBufferException ex)
         {
             throw new MsgUnmarshalException($"The bytes are not a stream message: {ex.Message}", ex);
         }
-        if (envelope.FormatVersion == 0 || envelope.FormatVersion > MsgCodec.FormatVersion)
+        return Dispatch(new RawMsg(header, input), expected: null);
+    }
+
+    private static MsgHeader ScratchHeader()
+    {
+        var header = t_header ??= new MsgHeader();
+        header.FormatVersion = 0;
+        header.MsgType = 0;
+        header.Id = 0;
+        header.BeginTs = 0;
+        header.EndTs = 0;
+        header.HashKeys.Clear();
+        header.TraceParent = "";
+        return header;
+    }
+
+    /// <summary>Parses a whole envelope.</summary>
+    /// <exception cref="MsgUnmarshalException">The bytes are not an envelope; the message starts with <paramref name="what"/>.</exception>
+    internal static MsgEnvelope ParseEnvelope(ReadOnlySpan<byte> input, string what)
+    {
+        try
         {
-            throw new MsgUnmarshalException($"The message has format version {envelope.FormatVersion}; this reader knows versions 1 to {MsgCodec.FormatVersion}.");
+            return MsgEnvelope.Parser.ParseFrom(input);
         }
-        var type = (MsgType)envelope.MsgType;
-        if (expected is { } want && want != type)
+        catch (InvalidProtocolBufferException ex)
         {
-            throw new MsgUnmarshalException($"Expected a {want} message, but the bytes hold a {type} message.");
+            throw new MsgUnmarshalException($"{what} are not a stream message: {ex.Message}", ex);
         }
-        if (!_templates.TryGetValue(type, out var template))
+    }
+
+    private TsMsg Dispatch(RawMsg raw, MsgType? expected)
+    {
+        if (raw.FormatVersion == 0 || raw.FormatVersion > MsgCodec.FormatVersion)
         {
-            throw new MsgUnmarshalException($"There is no unmarshal template for message type {envelope.MsgType}.");
+            throw new MsgUnmarshalException($"The message has format version {raw.FormatVersion}; this reader knows versions 1 to {MsgCodec.FormatVersion}.");
         }
-        return template(new RawMsg(envelope));
+        if (expected is { } want && want != raw.Type)
+        {
+            throw new MsgUnmarshalException($"Expected a {want} message, but the bytes hold a {raw.Type} message.");
+        }
+        if (!_templates.TryGetValue(raw.Type, out var template))
+        {
+            throw new MsgUnmarshalException($"There is no unmarshal template for message type {(uint)raw.Type}.");
+        }
+        return template(raw);
     }
 }
 

@@ -565,10 +565,7 @@ public sealed partial class RocksMq(
                 using var it = database.Db.NewIterator(database.Data, state.DataReadOptions);
                 for (it.Seek(start); it.Valid() && messages.Count < n; it.Next())
                 {
-                    var value = it.GetValueSpan();
-                    var payload = GC.AllocateUninitializedArray<byte>(value.Length);
-                    value.CopyTo(payload);
-                    messages.Add(new MqMessage(RocksMqKeys.MsgIdOf(it.GetKeySpan()), payload));
+                    messages.Add(new MqMessage(RocksMqKeys.MsgIdOf(it.GetKeySpan()), it.GetValueSpan().ToArray()));
                 }
             }
             catch (RocksDbException ex)

@@ -8,7 +8,7 @@ namespace Milvus.Domain.MsgStream.Streams;
 /// <param name="BufferSize">How many ready packs <see cref="IMsgStream.Chan"/> holds before the reader waits.</param>
 /// <param name="ReadBatchSize">How many queue messages one read of a channel takes at most.</param>
 /// <param name="ReadWait">How long one read waits on an idle channel before it is issued again.</param>
-public sealed record MsgStreamSettings(int BufferSize = 64, int ReadBatchSize = 1024, TimeSpan ReadWait = default)
+public sealed record MsgStreamSettings(int BufferSize = 64, int ReadBatchSize = 256, TimeSpan ReadWait = default)
 {
     /// <summary>The wait used when <see cref="ReadWait"/> is zero.</summary>
     public static readonly TimeSpan DefaultReadWait = TimeSpan.FromSeconds(1);
