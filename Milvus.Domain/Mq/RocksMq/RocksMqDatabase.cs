@@ -57,6 +57,29 @@ public sealed class RocksMqDatabase : IDisposable
     /// <summary>Write options of every mutation: the WAL always, an fsync when <c>SyncWrites</c> is on.</summary>
     internal WriteOptions WriteOptions { get; private set; } = null!;
 
+    /// <summary>The LRU cache shared by both families' data, index and filter blocks.</summary>
+    private const ulong BlockCacheBytes = 32UL * 1024 * 1024;
+
+    /// <summary>One memtable of the data family; two may exist while one flushes.</summary>
+    private const ulong DataWriteBufferBytes = 32UL * 1024 * 1024;
+
+    /// <summary>One memtable of the meta family (positions, ends and pages: small values).</summary>
+    private const ulong MetaWriteBufferBytes = 4UL * 1024 * 1024;
+
+    private Cache? _blockCache;
+
+    private ColumnFamilyOptions BoundedFamily(ulong writeBufferBytes)
+    {
+        var table = new BlockBasedTableOptions()
+            .SetBlockCache(_blockCache!)
+            .SetCacheIndexAndFilterBlocks(true)
+            .SetPinL0FilterAndIndexBlocksInCache(true);
+        return new ColumnFamilyOptions()
+            .SetBlockBasedTableFactory(table)
+            .SetWriteBufferSize(writeBufferBytes)
+            .SetMaxWriteBufferNumber(2);
+    }
+
     /// <summary>Opens (creating when missing) the database in <paramref name="path"/>.</summary>
     /// <exception cref="MqUnavailableException">RocksDB cannot open it.</exception>
     public void Open(string path, bool syncWrites)
@@ -84,10 +107,13 @@ public sealed class RocksMqDatabase : IDisposable
                 .SetMaxTotalWalSize(MaxTotalWalBytes)
                 .SetMaxLogFileSize(4 * 1024 * 1024)
                 .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount));
+            // Memory stays bounded whatever the data size: index and filter blocks live in one LRU block cache
+            // instead of growing with every SST file, and each family's memtables have a fixed budget.
+            _blockCache ??= Cache.CreateLru(BlockCacheBytes);
             var families = new ColumnFamilies
             {
-                { DataFamily, new ColumnFamilyOptions() },
-                { MetaFamily, new ColumnFamilyOptions() },
+                { DataFamily, BoundedFamily(DataWriteBufferBytes) },
+                { MetaFamily, BoundedFamily(MetaWriteBufferBytes) },
             };
             try
             {
