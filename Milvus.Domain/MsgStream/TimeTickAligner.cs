@@ -97,11 +97,16 @@ public sealed class TimeTickAligner
         }
         var currentTick = tick.Value;
         var startPositions = _lastEndPositions ?? [.. _channels.Select(c => c.FirstPosition(Group, _lastTick))];
-        var msgs = new List<TsMsg>();
+        var buffered = 0;
+        foreach (var channel in _channels)
+        {
+            buffered += channel.Buffer.Count;
+        }
+        var msgs = new List<TsMsg>(buffered);
         var endPositions = new List<MsgPosition>(_channels.Length);
         foreach (var channel in _channels)
         {
-            var seen = new HashSet<long>();
+            var seen = new HashSet<long>(channel.Buffer.Count);
             var unsolved = new List<TsMsg>();
             foreach (var msg in channel.Buffer)
             {
