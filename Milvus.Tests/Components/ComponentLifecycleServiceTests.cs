@@ -39,6 +39,7 @@ public sealed class ComponentLifecycleServiceTests
         await WaitUntilAsync(() => service.PendingRoles.Count == 0);
 
         Assert.Equal(StateCode.Healthy, flaky.Tracker.State);
+        Assert.Equal(1, flaky.Inits);
         Assert.Single(steady.Attempts);
         var first = flaky.Attempts[1] - flaky.Attempts[0];
         var second = flaky.Attempts[2] - flaky.Attempts[1];
@@ -85,6 +86,9 @@ public sealed class ComponentLifecycleServiceTests
 
         public override string Role => role;
 
+        /// <summary>How many times Init ran; a retry after a failed Start must not run it again.</summary>
+        public int Inits { get; private set; }
+
         public IReadOnlyList<DateTimeOffset> Attempts
         {
             get
@@ -94,6 +98,12 @@ public sealed class ComponentLifecycleServiceTests
                     return [.. _attempts];
                 }
             }
+        }
+
+        protected override Task OnInitAsync(CancellationToken cancellationToken)
+        {
+            Inits++;
+            return Task.CompletedTask;
         }
 
         protected override Task<StateCode> OnStartAsync(CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ namespace Milvus.Workers.Hosting;
 /// Drives every registered component through its life cycle with the generic host: Init and Start in
 /// registration order at start-up, Stop in reverse order at shutdown. A component that fails to start is left
 /// Abnormal and logged; the gateway keeps serving so that its state and readiness can say what is wrong, and a
-/// background loop starts the failed components again, with a backoff from <see cref="MinRetryDelay"/> doubling
+/// background loop starts the failed components again (Init only when Init was what failed), with a backoff from <see cref="MinRetryDelay"/> doubling
 /// up to <see cref="MaxRetryDelay"/> on the injected clock, until each has started (for example once the meta KV
 /// that was down at start-up answers) or the host stops.
 /// </summary>
@@ -24,6 +24,7 @@ public sealed partial class ComponentLifecycleService(
     public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<IComponent> _initialized = [];
     private Task _retries = Task.CompletedTask;
 
     /// <summary>The components that have not started yet: they failed and are being retried.</summary>
@@ -81,9 +82,14 @@ public sealed partial class ComponentLifecycleService(
 
     public void Dispose() => _stopping.Dispose();
 
-    private static async Task StartOneAsync(IComponent component, CancellationToken cancellationToken)
+    /// <summary>Inits the component unless an earlier attempt did, then starts it.</summary>
+    private async Task StartOneAsync(IComponent component, CancellationToken cancellationToken)
     {
-        await component.InitAsync(cancellationToken).ConfigureAwait(false);
+        if (!_initialized.Contains(component))
+        {
+            await component.InitAsync(cancellationToken).ConfigureAwait(false);
+            _initialized.Add(component);
+        }
         await component.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
