@@ -29,8 +29,9 @@ public static class ChannelsApi
         channels.MapPost("/destroy", DestroyChannels)
             .WithValidation<ChannelNamesRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithName("DestroyChannels")
-            .WithSummary("Destroys channels (1 to 1024) with their messages, groups and owners, atomically: 404 naming the unknown ones, and then nothing is destroyed.");
+            .WithSummary("Destroys channels (1 to 1024) with their messages, groups and owners, atomically: 404 naming the unknown ones, and then nothing is destroyed. Their archived segments go too (metadata, then objects); 503 when a store is down, and then the objects the channels left behind are deleted once it answers.");
         channels.MapGet("/", ListChannels)
             .WithName("ListChannels")
             .WithSummary("Every channel name, in ordinal order.");

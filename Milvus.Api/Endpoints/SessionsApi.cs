@@ -17,9 +17,10 @@ public static partial class SessionsApi
             .WithSummary("The registered sessions whose key (name-id, or name for an exclusive role's active holder) starts with prefix, in key order, with the meta KV revision they were read at. An empty prefix lists all.");
         group.MapGet("/watch", WatchSessions)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithName("WatchSessions")
-            .WithSummary("A Server-Sent Events stream of { eventType: Add | Update | Del, session } for the sessions under prefix. With revision R (the revision of GET /api/v1/sessions), it starts with the changes made after R, so nothing is missed between the list and the watch; without it, it starts now. A put of a new key is Add, a change (stopping) is Update, a removal or an expired lease is Del.");
+            .WithSummary("A Server-Sent Events stream of { eventType: Add | Update | Del, session } for the sessions under prefix. With revision R (the revision of GET /api/v1/sessions), it starts with the changes made after R, so nothing is missed between the list and the watch; without it, it starts now. A put of a new key is Add, a change (stopping) is Update, a removal or an expired lease is Del. When the meta KV has compacted its history past R, the answer is a 409 problem, before any event, naming the compacted revision (compactRevision) and the current one (currentRevision): list again and watch from the new revision.");
         return app;
     }
 
@@ -35,15 +36,31 @@ public static partial class SessionsApi
     }
 
     /// <summary>The changes of the sessions under a prefix, after a revision or from now, as Server-Sent Events.</summary>
-    public static async Task<Results<ServerSentEventsResult<SessionEvent>, ValidationProblem>> WatchSessions(
+    public static async Task<Results<ServerSentEventsResult<SessionEvent>, ValidationProblem, ProblemHttpResult>> WatchSessions(
         string? prefix, long? revision, ServiceDiscovery discovery, CancellationToken cancellationToken)
     {
         if (Invalid(prefix, revision ?? 0) is { } problem)
         {
             return problem;
         }
-        var events = await discovery.WatchServicesAsync(prefix ?? "", revision is > 0 ? revision.Value + 1 : 0, cancellationToken);
-        return TypedResults.ServerSentEvents(events, eventType: "session");
+        try
+        {
+            var events = await discovery.WatchServicesAsync(prefix ?? "", revision is > 0 ? revision.Value + 1 : 0, cancellationToken);
+            return TypedResults.ServerSentEvents(events, eventType: "session");
+        }
+        catch (SessionWatchCompactedException e)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Revision compacted",
+                detail: $"Revision {revision} is compacted: the meta KV keeps its history from revision {e.CompactRevision} on, and the current revision is {e.CurrentRevision}. List the sessions again (GET /api/v1/sessions) and watch from the revision of that listing.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["revision"] = revision,
+                    ["compactRevision"] = e.CompactRevision,
+                    ["currentRevision"] = e.CurrentRevision,
+                });
+        }
     }
 
     private static ValidationProblem? Invalid(string? prefix, long revision)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Snapshot;
@@ -16,7 +17,8 @@ public static class ArchiveServiceCollectionExtensions
     /// Registers the segment catalog (always: archived segments stay readable when archiving is off), the archive
     /// supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>) and its component (role
     /// <c>archiver</c>), and the recurring jobs for RocksMQ retention and snapshot KV GC, with a snapshot KV over
-    /// the meta store when none is registered.
+    /// the meta store when none is registered. It also wraps the channel service, so that destroying channels
+    /// deletes their archived segments, and adds the <c>archive-purge</c> job that finishes interrupted purges.
     /// </summary>
     public static IServiceCollection AddMilvusArchive(this IServiceCollection services)
     {
@@ -41,6 +43,14 @@ public static class ArchiveServiceCollectionExtensions
         services.TryAddSingleton<ISnapshotKv>(sp => sp.GetRequiredService<SnapshotKv>());
         services.AddSingleton<IMaintenanceJob, SnapshotKvGcJob>();
         services.AddSingleton<IMaintenanceJob, RocksMqRetentionJob>();
+        services.AddSingleton<IMaintenanceJob, ArchivePurgeJob>();
+
+        // Destroying channels also deletes their archived segments, once their graphs are stopped.
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IChannelService) && d.ImplementationFactory is not null)
+            ?? throw new InvalidOperationException("AddMilvusChannels must come before AddMilvusArchive: the archive wraps the channel service.");
+        var channels = registered.ImplementationFactory!;
+        services.Remove(registered);
+        services.AddSingleton<IChannelService>(sp => new ArchivingChannelService((IChannelService)channels(sp), sp.GetRequiredService<ArchiveSupervisor>()));
         return services;
     }
 }

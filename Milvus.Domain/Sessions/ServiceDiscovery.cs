@@ -12,6 +12,9 @@ namespace Milvus.Domain.Sessions;
 /// </summary>
 public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscovery>? logger = null)
 {
+    /// <summary>The key <see cref="WatchServicesAsync"/> writes to check that a past revision is still in the history.</summary>
+    public const string HistoryProbeKey = "session-history-probe";
+
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
     /// <summary>The registrations whose key starts with <paramref name="prefix"/> (after <c>session/</c>), in key order.</summary>
@@ -29,17 +32,46 @@ public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscover
     /// <paramref name="revision"/> is 0, the changes from now on. A put of a new key is Add, a put of an existing
     /// key is Update, a removal or an expired lease is Del. When the history is compacted under the watch, it
     /// lists again, reports the difference as events, and watches again from there. The stream ends only when
-    /// cancelled, with <see cref="KvUnavailableException"/> when the meta KV goes away, or with
-    /// <see cref="KvWatchCompactedException"/> when <paramref name="revision"/> itself is no longer in the history.
+    /// cancelled, or with <see cref="KvUnavailableException"/> when the meta KV goes away.
     /// </summary>
-    /// <remarks>The current registrations are read before this returns, so an unreachable store fails the call itself.</remarks>
+    /// <remarks>
+    /// The current registrations are read, and a <paramref name="revision"/> in the past is checked against the
+    /// store's history, before this returns: an unreachable store fails the call itself, and so does a revision
+    /// that is compacted away (<see cref="SessionWatchCompactedException"/>), before any event.
+    /// </remarks>
+    /// <exception cref="SessionWatchCompactedException">The history no longer reaches back to <paramref name="revision"/>.</exception>
     public async Task<IAsyncEnumerable<SessionEvent>> WatchServicesAsync(string prefix, long revision, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentOutOfRangeException.ThrowIfNegative(revision);
         var full = SessionCodec.ServiceRoot + prefix;
         var listing = await kv.LoadWithRevisionAsync(full, cancellationToken).ConfigureAwait(false);
+        if (revision > 0 && revision <= listing.Revision)
+        {
+            await EnsureHistoryFromAsync(revision, listing.Revision, cancellationToken).ConfigureAwait(false);
+        }
         return FollowAsync(full, Decode(listing.Pairs), listing.Revision, revision > 0 ? revision : listing.Revision + 1, cancellationToken);
+    }
+
+    /// <summary>
+    /// Fails with <see cref="SessionWatchCompactedException"/> when the store's history no longer reaches back to
+    /// <paramref name="revision"/>. A watch reports a compaction only once it has caught up with the history, which
+    /// it never signals when no key of its range changed since; so this writes a probe key (outside every session
+    /// prefix) and watches that key from <paramref name="revision"/>: the replay of the write proves the history
+    /// is there, and a compaction fails the watch instead.
+    /// </summary>
+    private async Task EnsureHistoryFromAsync(long revision, long currentRevision, CancellationToken cancellationToken)
+    {
+        await kv.SaveAsync(HistoryProbeKey, revision.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        await using var probe = kv.WatchWithRevisionAsync(HistoryProbeKey, revision, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            await probe.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (KvWatchCompactedException e)
+        {
+            throw new SessionWatchCompactedException(revision, e.CompactRevision, currentRevision);
+        }
     }
 
     private async IAsyncEnumerable<SessionEvent> FollowAsync(string full, SortedDictionary<string, SessionInfo> known, long listedAt, long from,

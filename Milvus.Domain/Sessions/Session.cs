@@ -112,7 +112,8 @@ public sealed partial class Session : IAsyncDisposable
 
     /// <summary>
     /// Takes a server id, registers, and starts keeping the lease alive. Returns the live signal of this
-    /// registration: a token cancelled when it is lost or the session stops.
+    /// registration: a token cancelled when it is lost or the session stops. When it fails, the session is left
+    /// uninitialized, so the call can be made again once the store answers.
     /// </summary>
     /// <exception cref="KvUnavailableException">The meta KV does not answer.</exception>
     /// <exception cref="SessionConflictException">The registration key is taken.</exception>
@@ -132,12 +133,24 @@ public sealed partial class Session : IAsyncDisposable
             }
             _info = new SessionInfo("", 0, serverName, address, exclusive, Stopping: false);
         }
-        var id = await AllocateServerIdAsync(_kv, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
+        try
         {
-            _info = _info with { Key = $"{serverName}-{id.ToString(CultureInfo.InvariantCulture)}", ServerId = id };
+            var id = await AllocateServerIdAsync(_kv, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _info = _info with { Key = $"{serverName}-{id.ToString(CultureInfo.InvariantCulture)}", ServerId = id };
+            }
+            await RegisterAsync(cancellationToken).ConfigureAwait(false);
         }
-        await RegisterAsync(cancellationToken).ConfigureAwait(false);
+        catch
+        {
+            // Nothing stands: the caller may call InitAsync again (with a new server id) once the store answers.
+            lock (_gate)
+            {
+                _info = null;
+            }
+            throw;
+        }
         _loop = RunAsync(_stopping.Token);
         lock (_gate)
         {

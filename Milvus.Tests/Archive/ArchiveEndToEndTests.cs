@@ -1,6 +1,13 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Milvus.Api.Hosting;
+using Milvus.Domain.Kv;
+using Milvus.Domain.MsgStream;
 using Milvus.Tests.Api;
+using Milvus.Workers.Archive;
+using Milvus.Workers.Jobs;
 using Milvus.Tests.Infrastructure;
 
 namespace Milvus.Tests.Archive;
@@ -99,6 +106,94 @@ public abstract class ArchiveEndToEndTests
         await GatewayBasicsTests.AssertProblem(unknownSegment, HttpStatusCode.NotFound);
         await GatewayBasicsTests.AssertProblem(badSegmentId, HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task DestroyingAChannelStopsItsGraphAndDeletesItsSegmentsMetaAndObjectsAndLeavesTheOthersAlone()
+    {
+        using var factory = Gateway();
+        using var client = factory.CreateClient();
+        var producer = new ArchiveClient();
+        var (destroyed, kept) = (Unique("destroyed"), Unique("kept"));
+        foreach (var channel in new[] { destroyed, kept })
+        {
+            await ArchiveClient.CreateChannelAsync(client, channel);
+            await producer.ProduceInsertsAsync(client, channel, 20);
+            await producer.FlushAsync(client, channel);
+        }
+        var destroyedSegments = await ArchiveClient.WaitForArchivedAsync(client, destroyed, 21);
+        var keptSegments = await ArchiveClient.WaitForArchivedAsync(client, kept, 21);
+        var (meta, objects) = Stores(factory);
+        foreach (var segment in destroyedSegments)
+        {
+            Assert.NotEmpty(await objects.LoadAsync(segment.GetProperty("objectKey").GetString()!));
+        }
+
+        using var destroy = await client.PostAsJsonAsync("/api/v1/channels/destroy", new { channelNames = new[] { destroyed } });
+
+        Assert.Equal(HttpStatusCode.NoContent, destroy.StatusCode);
+        Assert.Empty((await meta.LoadWithPrefixAsync($"archive/{destroyed}/")).Keys);
+        Assert.Empty((await objects.LoadWithPrefixAsync($"archive/{destroyed}/")).Keys);
+        foreach (var segment in destroyedSegments)
+        {
+            await Assert.ThrowsAsync<KvKeyNotFoundException>(() => objects.LoadAsync(segment.GetProperty("objectKey").GetString()!));
+        }
+        Assert.Empty(await factory.Services.GetRequiredService<SegmentCatalog>().ListPendingPurgesAsync(CancellationToken.None));
+        Assert.DoesNotContain(destroyed, factory.Services.GetRequiredService<ArchiveSupervisor>().RunningChannels);
+        await GatewayBasicsTests.AssertProblem(await client.GetAsync($"/api/v1/channels/{destroyed}/segments"), HttpStatusCode.NotFound);
+        var stillKept = await ArchiveClient.ArchivedMsgsAsync(client, kept, keptSegments);
+        Assert.Equal(producer.Produced(kept).Select(p => p.Id), stillKept.Select(a => a.Id));
+        Assert.Contains(kept, factory.Services.GetRequiredService<ArchiveSupervisor>().RunningChannels);
+    }
+
+    [Fact]
+    public async Task APurgeCutOffAfterItsMetaStepLeavesNoSegmentNamingADeletedObjectAndThePurgeJobDeletesTheOrphans()
+    {
+        using var factory = Gateway(new Dictionary<string, string?> { ["Milvus:Archive:Enabled"] = "false" });
+        using var client = factory.CreateClient();
+        var catalog = factory.Services.GetRequiredService<SegmentCatalog>();
+        var (meta, objects) = Stores(factory);
+        var (interrupted, vanished, live) = (Unique("interrupted"), Unique("vanished"), Unique("live"));
+        await ArchiveClient.CreateChannelAsync(client, live);
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var channel in new[] { interrupted, vanished, live })
+        {
+            keys[channel] = await ArchiveOneSegmentAsync(catalog, channel);
+        }
+
+        // A crash right after the purge's meta step: the segments' meta is gone, their objects are not.
+        await catalog.BeginPurgeAsync(interrupted, CancellationToken.None);
+
+        Assert.Empty(await catalog.ListSegmentsAsync(interrupted, CancellationToken.None));
+        Assert.Null(await catalog.LoadCheckpointAsync(interrupted, CancellationToken.None));
+        Assert.NotEmpty(await objects.LoadAsync(keys[interrupted]));
+        Assert.Equal([interrupted], await catalog.ListPendingPurgesAsync(CancellationToken.None));
+
+        var job = factory.Services.GetServices<IMaintenanceJob>().Single(j => j.Id == ArchivePurgeJob.JobId);
+        await job.RunAsync(CancellationToken.None);
+
+        // The interrupted purge is finished, and the archive of a channel that no longer exists is purged too.
+        Assert.Empty(await catalog.ListPendingPurgesAsync(CancellationToken.None));
+        foreach (var gone in new[] { interrupted, vanished })
+        {
+            await Assert.ThrowsAsync<KvKeyNotFoundException>(() => objects.LoadAsync(keys[gone]));
+            Assert.Empty((await meta.LoadWithPrefixAsync($"archive/{gone}/")).Keys);
+        }
+        Assert.NotEmpty(await objects.LoadAsync(keys[live]));
+        Assert.Single(await catalog.ListSegmentsAsync(live, CancellationToken.None));
+    }
+
+    /// <summary>Writes and records one segment of <paramref name="channel"/> as the segment writer does, and returns its object key.</summary>
+    private static async Task<string> ArchiveOneSegmentAsync(SegmentCatalog catalog, string channel)
+    {
+        var start = new MsgPosition(channel, 1, "archiver", 100);
+        var key = SegmentCatalog.ObjectKey(channel, 1, start);
+        await catalog.WriteObjectAsync(key, "segment bytes", CancellationToken.None);
+        await catalog.CommitAsync(channel, new SegmentInfo(1, 100, 200, 1, 13, key, start, start with { MsgId = 2, Timestamp = 200 }), CancellationToken.None);
+        return key;
+    }
+
+    private static (ITxnKv Meta, IBaseKv Objects) Stores(GatewayFactory factory) =>
+        (factory.Services.GetRequiredService<ITxnKv>(), factory.Services.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey));
 
     private static async Task AssertGraphsReportAsync(HttpClient client, IEnumerable<string> channels)
     {

@@ -7,7 +7,7 @@ namespace Milvus.Tests.Infrastructure;
 
 /// <summary>
 /// The real gateway as a child process on a free loopback port, with its data under a given directory and its
-/// settings passed as <c>Milvus__...</c> environment variables. <see cref="StartAsync"/> returns once the host
+/// settings passed as <c>Milvus__...</c> environment variables. <see cref="StartAsync(CancellationToken)"/> returns once the host
 /// has started and <c>/health/ready</c> answers 200; <see cref="Kill"/> is kill -9 of the whole process tree;
 /// <see cref="RestartAsync"/> starts it again on the same directory. The binary is the Milvus.Api build output
 /// of the same configuration as the tests, or, when that is missing, one publish per test run.
@@ -56,7 +56,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the gateway and waits until it has started and reports ready.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default) => StartAsync(requireReady: true, cancellationToken);
+
+    /// <summary>
+    /// Starts the gateway and waits until the host has started; with <paramref name="requireReady"/> also until
+    /// <c>/health/ready</c> answers 200 (without it, a gateway whose backends are down is fine).
+    /// </summary>
+    public async Task StartAsync(bool requireReady, CancellationToken cancellationToken = default)
     {
         if (IsRunning)
         {
@@ -103,6 +109,10 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
         Client.Dispose();
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (!requireReady)
+        {
+            return;
+        }
         using var ready = await Client.GetAsync("health/ready", cancellationToken).ConfigureAwait(false);
         if (ready.StatusCode != HttpStatusCode.OK)
         {

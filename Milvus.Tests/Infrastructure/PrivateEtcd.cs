@@ -21,23 +21,29 @@ public sealed class PrivateEtcd : IAsyncDisposable
     /// <summary>Starts a new etcd and waits until it answers.</summary>
     public static async Task<PrivateEtcd> StartAsync()
     {
-        var binary = PrivateServer.Require("MILVUS_TEST_ETCD_BIN");
-        var peer = $"http://127.0.0.1:{PrivateServer.FreePort().ToString(CultureInfo.InvariantCulture)}";
-        var server = await PrivateServer.StartAsync(binary, s =>
-        [
-            "--name", "private", "--data-dir", Path.Combine(s.DataDir, "etcd"),
-            "--listen-client-urls", $"http://{s.Address}", "--advertise-client-urls", $"http://{s.Address}",
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", $"private={peer}", "--log-level", "error",
-        ]);
+        var server = await PrivateServer.StartAsync(PrivateServer.Require("MILVUS_TEST_ETCD_BIN"), Arguments(PeerUrl()));
         return new PrivateEtcd(server);
     }
 
-    /// <summary>Starts the server again after <see cref="StopAsync"/> and waits until it answers.</summary>
+    /// <summary>An etcd whose endpoint is known but which does not run yet; <see cref="StartAgainAsync"/> starts it.</summary>
+    public static PrivateEtcd NotStarted() =>
+        new(PrivateServer.NotStarted(PrivateServer.Require("MILVUS_TEST_ETCD_BIN"), Arguments(PeerUrl())));
+
+    /// <summary>Starts the server (again, after <see cref="StopAsync"/>) and waits until it answers.</summary>
     public Task StartAgainAsync() => _server.StartAgainAsync();
 
     /// <summary>Kills the server.</summary>
     public Task StopAsync() => _server.StopAsync();
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private static string PeerUrl() => $"http://127.0.0.1:{PrivateServer.FreePort().ToString(CultureInfo.InvariantCulture)}";
+
+    private static Func<PrivateServer, string[]> Arguments(string peer) => s =>
+    [
+        "--name", "private", "--data-dir", Path.Combine(s.DataDir, "etcd"),
+        "--listen-client-urls", $"http://{s.Address}", "--advertise-client-urls", $"http://{s.Address}",
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", $"private={peer}", "--log-level", "error",
+    ];
 }

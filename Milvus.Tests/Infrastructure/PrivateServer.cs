@@ -82,6 +82,9 @@ public sealed class PrivateServer : IAsyncDisposable
         _dataDir.Dispose();
     }
 
+    /// <summary>A server whose port and directory are chosen but which is not running yet; <see cref="StartAgainAsync"/> starts it.</summary>
+    public static PrivateServer NotStarted(string binary, Func<PrivateServer, string[]> arguments) => new(binary, arguments);
+
     /// <summary>Starts <paramref name="binary"/> with the arguments made for the server's port and directory.</summary>
     public static async Task<PrivateServer> StartAsync(string binary, Func<PrivateServer, string[]> arguments)
     {

@@ -107,6 +107,46 @@ public sealed class GatewayClusterTests(ITestOutputHelper output)
         Assert.True((await PostTsoAsync(gateway)).Timestamp > before.Timestamp);
     }
 
+    [Fact]
+    public async Task AGatewayStartedWhileEtcdIsDownServes503UntilEtcdComesUpAndThenBecomesHealthyByItself()
+    {
+        await using var etcd = PrivateEtcd.NotStarted();
+        using var dir = new TempDirectory();
+        await using var gateway = new GatewayProcess(dir.Path, ClusterSettings(etcd.Endpoint, "late-etcd"));
+        await gateway.StartAsync(requireReady: false);
+
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("health/live")).StatusCode);
+        var ready = await gateway.Client.GetAsync("health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("meta-kv", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Abnormal", await StateAsync(gateway, "session"));
+        Assert.Equal("Abnormal", await TsoStateAsync(gateway));
+        var tso = await gateway.Client.PostAsJsonAsync("api/v1/tso", new { count = 1 });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, tso.StatusCode);
+        Assert.Equal("application/problem+json", tso.Content.Headers.ContentType?.MediaType);
+        using (var problem = JsonDocument.Parse(await tso.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(503, problem.RootElement.GetProperty("status").GetInt32());
+            var detail = problem.RootElement.GetProperty("detail").GetString()!;
+            Assert.Contains("Abnormal", detail, StringComparison.Ordinal);
+            Assert.Contains("etcd", detail, StringComparison.Ordinal);
+        }
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Client.PostAsJsonAsync("api/v1/ids", new { count = 1 })).StatusCode);
+
+        await etcd.StartAgainAsync();
+        var up = Stopwatch.StartNew();
+
+        await WaitUntilAsync(async () => await StateAsync(gateway, "session") == "Healthy" && await TsoStateAsync(gateway) == "Healthy");
+        await WaitUntilAsync(async () => (await gateway.Client.GetAsync("health/ready")).StatusCode == HttpStatusCode.OK);
+        output.WriteLine($"Healthy and ready {up.Elapsed.TotalSeconds:0.00} s after etcd came up");
+        var first = await PostTsoAsync(gateway);
+        Assert.True((await PostTsoAsync(gateway)).Timestamp > first.Timestamp);
+        using var listed = JsonDocument.Parse(await gateway.Client.GetStringAsync("api/v1/sessions"));
+        var keys = listed.RootElement.GetProperty("sessions").EnumerateArray().Select(s => s.GetProperty("key").GetString()).ToList();
+        Assert.Contains("tso", keys);
+        Assert.Contains(keys, k => k!.StartsWith("gateway-", StringComparison.Ordinal));
+    }
+
     private static Dictionary<string, string> ClusterSettings(string endpoints, string root) => new()
     {
         ["Milvus:Kv:Backend"] = "etcd",

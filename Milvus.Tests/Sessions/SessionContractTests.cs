@@ -212,14 +212,16 @@ public abstract class SessionContractTests : IAsyncLifetime
         var now = await Kv.LoadWithRevisionAsync("compact-filler");
         await CompactAsync(now.Revision);
 
-        var events = await observer.WatchServicesAsync("compact", listed.Revision + 1);
+        // Refused before any event, naming where the history starts now and the current revision.
+        var refused = await Assert.ThrowsAsync<SessionWatchCompactedException>(() => observer.WatchServicesAsync("compact", listed.Revision + 1));
 
-        await Assert.ThrowsAsync<KvWatchCompactedException>(async () =>
-        {
-            await foreach (var _ in events.WithCancellation(new CancellationTokenSource(Patience).Token))
-            {
-            }
-        });
+        Assert.Equal(listed.Revision + 1, refused.Revision);
+        Assert.InRange(refused.CompactRevision, listed.Revision + 2, now.Revision);
+        Assert.True(refused.CurrentRevision >= now.Revision);
+        var relisted = await observer.GetSessionsAsync("compact");
+        var recorder = Record(await observer.WatchServicesAsync("compact", relisted.Revision + 1));
+        await session.StopAsync();
+        Assert.Equal([SessionEventType.Update, SessionEventType.Del], (await recorder.NextAsync(2)).Select(e => e.EventType));
     }
 
     protected Session NewSession(int ttlSeconds)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Components;
 using Milvus.Domain.FlowGraph;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.Params;
@@ -14,6 +15,9 @@ namespace Milvus.Workers.Archive;
 /// Keeps one <see cref="ArchiveChannelGraph"/> per channel: <see cref="SyncAsync"/> starts graphs for new channels,
 /// stops those of destroyed channels, and restarts a graph that has stopped or failed (from the channel's
 /// checkpoint, so nothing is lost or archived twice). Each graph reports as a component <c>archiver/&lt;channel&gt;</c>.
+/// A destroyed channel's archive (segment metadata and objects) is purged once its graph has stopped: at once by
+/// <see cref="DestroyChannelsAsync"/>, or by the next sync when the channel went some other way. A purge that fails
+/// is retried by every later sync, and a channel whose purge is unfinished gets no new graph until it is done.
 /// </summary>
 public sealed partial class ArchiveSupervisor(
     MsgStreamFactory streams,
@@ -63,14 +67,12 @@ public sealed partial class ArchiveSupervisor(
                 return;
             }
             var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-            foreach (var gone in Snapshot().Where(e => !channels.Contains(e.Key)))
+            var unfinished = await ResumeInterruptedPurgesAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var (channel, gone) in Snapshot().Where(e => !channels.Contains(e.Key)))
             {
-                await StopAsync(gone.Value).ConfigureAwait(false);
-                lock (_entries)
-                {
-                    _entries.Remove(gone.Key);
-                }
-                Log.Stopped(logger, gone.Key);
+                await StopAsync(gone).ConfigureAwait(false);
+                Log.Stopped(logger, channel);
+                await PurgeAsync(channel, cancellationToken).ConfigureAwait(false);
             }
             foreach (var channel in channels.Order(StringComparer.Ordinal))
             {
@@ -87,6 +89,11 @@ public sealed partial class ArchiveSupervisor(
                 {
                     continue;
                 }
+                if (unfinished.Contains(channel) || (entry.PurgePending && !await PurgeAsync(channel, cancellationToken).ConfigureAwait(false)))
+                {
+                    // The archive of an earlier channel of this name is not purged yet; a new graph would write into it.
+                    continue;
+                }
                 if (entry.Graph is { } ended)
                 {
                     entry.Error = ended.Completion.Exception?.GetBaseException().Message ?? "The graph's stream ended.";
@@ -95,6 +102,75 @@ public sealed partial class ArchiveSupervisor(
                 }
                 await StartAsync(channel, entry, cancellationToken).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Destroys channels with <paramref name="destroy"/> and then purges their archives: their graphs are stopped
+    /// first and no sync starts them again meanwhile, so no segment is written after the purge. When
+    /// <paramref name="destroy"/> fails, the next sync restarts the graphs of the channels that still exist.
+    /// </summary>
+    /// <exception cref="KvException">A purge failed; it is retried by later syncs and by the purge job.</exception>
+    public async Task DestroyChannelsAsync(IReadOnlyCollection<string> channels, Func<CancellationToken, Task> destroy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(destroy);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var (_, entry) in Snapshot().Where(e => channels.Contains(e.Key)))
+            {
+                await StopAsync(entry).ConfigureAwait(false);
+            }
+            await destroy(cancellationToken).ConfigureAwait(false);
+            foreach (var channel in channels.Distinct(StringComparer.Ordinal))
+            {
+                if (!await PurgeAsync(channel, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new KvUnavailableException("archive", $"The channels were destroyed, but the archived segments of '{channel}' could not be deleted yet; the archiver retries.");
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The purge job's work: finishes interrupted purges, and purges the archives of channels that no longer exist
+    /// (destroyed while no graph of this gateway ran, for example with archiving off). Returns the channels purged.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SweepAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var resumed = await catalog.ResumePurgesAsync(cancellationToken).ConfigureAwait(false);
+            var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+            var orphaned = (await catalog.ListArchivedChannelsAsync(cancellationToken).ConfigureAwait(false)).Where(c => !channels.Contains(c)).ToList();
+            foreach (var channel in orphaned)
+            {
+                Entry? entry;
+                lock (_entries)
+                {
+                    entry = _entries.GetValueOrDefault(channel);
+                }
+                if (entry is not null)
+                {
+                    await StopAsync(entry).ConfigureAwait(false);
+                }
+                await catalog.PurgeChannelAsync(channel, cancellationToken).ConfigureAwait(false);
+                lock (_entries)
+                {
+                    _entries.Remove(channel);
+                }
+            }
+            return [.. resumed.Union(orphaned, StringComparer.Ordinal)];
         }
         finally
         {
@@ -168,6 +244,59 @@ public sealed partial class ArchiveSupervisor(
         }
     }
 
+    /// <summary>Finishes the purges that were interrupted; returns the channels whose purge is still unfinished.</summary>
+    private async Task<HashSet<string>> ResumeInterruptedPurgesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.ResumePurgesAsync(cancellationToken).ConfigureAwait(false);
+            return [];
+        }
+        catch (KvException ex)
+        {
+            Log.PurgeFailed(logger, "(interrupted purges)", ex);
+            try
+            {
+                return (await catalog.ListPendingPurgesAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+            }
+            catch (KvException)
+            {
+                // The meta store is down too: no graph can start anyway.
+                return [.. Snapshot().Select(e => e.Key)];
+            }
+        }
+    }
+
+    /// <summary>Purges a destroyed channel's archive (its graph is stopped); returns false, keeping the channel's entry to retry, when a store fails.</summary>
+    private async Task<bool> PurgeAsync(string channel, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.PurgeChannelAsync(channel, cancellationToken).ConfigureAwait(false);
+            lock (_entries)
+            {
+                _entries.Remove(channel);
+            }
+            Log.Purged(logger, channel);
+            return true;
+        }
+        catch (KvException ex)
+        {
+            lock (_entries)
+            {
+                if (!_entries.TryGetValue(channel, out var entry))
+                {
+                    entry = new Entry();
+                    _entries.Add(channel, entry);
+                }
+                entry.PurgePending = true;
+                entry.Error = $"The archive of the destroyed channel could not be deleted yet: {ex.Message}";
+            }
+            Log.PurgeFailed(logger, channel, ex);
+            return false;
+        }
+    }
+
     private static async Task StopAsync(Entry entry)
     {
         if (entry.Graph is { } graph)
@@ -190,6 +319,9 @@ public sealed partial class ArchiveSupervisor(
         public ArchiveChannelGraph? Graph { get; set; }
 
         public string? Error { get; set; }
+
+        /// <summary>The channel was destroyed and its archive is not purged yet.</summary>
+        public bool PurgePending { get; set; }
     }
 
     private static partial class Log
@@ -205,5 +337,11 @@ public sealed partial class ArchiveSupervisor(
 
         [LoggerMessage(EventId = 8004, Level = LogLevel.Warning, Message = "The archiving graph of channel {Channel} stopped; it restarts from its checkpoint.")]
         public static partial void GraphEnded(ILogger logger, string channel, Exception? exception);
+
+        [LoggerMessage(EventId = 8005, Level = LogLevel.Information, Message = "Deleted the archived segments of the destroyed channel {Channel}.")]
+        public static partial void Purged(ILogger logger, string channel);
+
+        [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "The archived segments of the destroyed channel {Channel} could not be deleted yet; the next sync retries.")]
+        public static partial void PurgeFailed(ILogger logger, string channel, Exception exception);
     }
 }

@@ -72,16 +72,9 @@ public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocat
         {
             return StateCode.Healthy;
         }
-        var session = sessions.Create();
-        session.RegistrationChanged += (registered, reason) =>
-        {
-            if (!registered && Tracker.State is not (StateCode.Stopping or StateCode.Initializing))
-            {
-                Tracker.TryTransitionTo(StateCode.Abnormal, $"The TSO session is lost: {reason}");
-            }
-        };
+        // A start that failed (the meta KV was down) is retried by the host with the same session.
+        var session = _session ??= NewSession(sessions);
         await session.InitAsync(RoleName, sessions.Address, exclusive: true, cancellationToken).ConfigureAwait(false);
-        _session = session;
         NodeId = session.ServerId;
         _election = RunElectionAsync(session, _stopping.Token);
         // Start returns once this process knows whether it is the active one or a standby, or after a TTL.
@@ -116,6 +109,19 @@ public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocat
         {
             await session.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private Session NewSession(SessionFactory factory)
+    {
+        var session = factory.Create();
+        session.RegistrationChanged += (registered, reason) =>
+        {
+            if (!registered && Tracker.State is not (StateCode.Stopping or StateCode.Initializing))
+            {
+                Tracker.TryTransitionTo(StateCode.Abnormal, $"The TSO session is lost: {reason}");
+            }
+        };
+        return session;
     }
 
     /// <summary>Active-standby, for as long as the component runs: wait to hold the role, serve while the session lives, repeat.</summary>
