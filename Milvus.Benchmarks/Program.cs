@@ -5,6 +5,7 @@ using Milvus.Benchmarks.Sessions;
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
+// msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
 // bare-server URL is the driver's baseline child process.
 switch (args)
 {
@@ -17,7 +18,9 @@ switch (args)
     case ["sessions", .. var rest]:
         return await SessionsDriver.RunAsync(rest);
     case ["msgstream-consume", .. var rest]:
-        return await MsgStreamConsumeRounds.RunAsync(rest);
+        return await MsgStreamRounds.RunConsumeAsync(rest);
+    case ["msgstream-produce", .. var rest]:
+        return await MsgStreamRounds.RunProduceAsync(rest);
     case ["msgstream-latency", .. var rest]:
         return await LatencyDriver.RunAsync(rest);
 }

@@ -7,13 +7,14 @@ using Milvus.Domain.MsgStream.Streams;
 
 namespace Milvus.Benchmarks.MsgStream;
 
-/// <summary>Shared set-up: 1 KiB payload messages on one RocksMQ channel, with a time tick after every 1000.</summary>
+/// <summary>Shared set-up and loops: 1 KiB payload messages on one channel of any queue, with a time tick after every 1000.</summary>
 internal static class MsgStreamBench
 {
     public const int PerTick = 1000;
 
-    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64, int readBatchSize = PerTick) =>
-        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize, ReadBatchSize: readBatchSize));
+    /// <summary>Streams with the default settings (reads of 256 messages) but for the pack buffer.</summary>
+    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64) =>
+        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize));
 
     /// <summary><paramref name="count"/> one-row Insert messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
     public static List<TsMsg> Msgs(int count, ulong firstTs) =>
@@ -26,6 +27,67 @@ internal static class MsgStreamBench
         })];
 
     public static ReadOnlyMemory<byte>[] Marshal(IEnumerable<TsMsg> msgs) => [.. msgs.Select(m => (ReadOnlyMemory<byte>)m.Marshal())];
+
+    /// <summary>A producer stream on <paramref name="channel"/>, and a pack of <paramref name="batchSize"/> messages with their marshalled bytes.</summary>
+    public static (IMsgStream Producer, MsgPack Pack, ReadOnlyMemory<byte>[] Payloads) Producer(IMqClient mq, string channel, int batchSize)
+    {
+        var producer = Factory(mq).NewMsgStream();
+        producer.AsProducerAsync([channel]).GetAwaiter().GetResult();
+        var msgs = Msgs(batchSize, 1);
+        return (producer, MsgPack.Of(msgs), Marshal(msgs));
+    }
+
+    /// <summary>Writes <paramref name="ticks"/> batches of <see cref="PerTick"/> messages, each followed by a time tick, into a channel.</summary>
+    public static async Task ProduceTickedAsync(IMqClient mq, string channel, int ticks)
+    {
+        for (var t = 0; t < ticks; t++)
+        {
+            var msgs = Msgs(PerTick, (ulong)(t * (PerTick + 1)) + 1);
+            msgs.Add(TimeTickMsg.At(msgs[^1].EndTs + 1));
+            await mq.ProduceAsync(channel, Marshal(msgs));
+        }
+    }
+
+    /// <summary>
+    /// Moves <paramref name="group"/> to the start of the channel and reads it to the end through
+    /// <see cref="IMqClient.ConsumeAsync"/> with n = <see cref="PerTick"/>, unmarshalling each message when a
+    /// dispatcher is given. Returns how many messages it read.
+    /// </summary>
+    public static async Task<int> DrainGroupAsync(IMqClient mq, string channel, string group, UnmarshalDispatcher? dispatcher = null)
+    {
+        await mq.SeekToAsync(channel, group, MqStartPosition.Earliest);
+        var count = 0;
+        for (var batch = await mq.ConsumeAsync(channel, group, PerTick); batch.Count > 0; batch = await mq.ConsumeAsync(channel, group, PerTick))
+        {
+            if (dispatcher is not null)
+            {
+                foreach (var message in batch)
+                {
+                    _ = dispatcher.Unmarshal(((ReadOnlyMemory<byte>)message.Payload).Span);
+                }
+            }
+            count += batch.Count;
+        }
+        return count;
+    }
+
+    /// <summary>Subscribes <paramref name="stream"/> to the start of the channel and takes packs until it has <paramref name="expected"/> messages.</summary>
+    public static async Task<int> ConsumeAsync(IMsgStream stream, string channel, int expected)
+    {
+        await using (stream)
+        {
+            await stream.AsConsumerAsync([channel], "bench-stream", MqStartPosition.Earliest);
+            await stream.SeekAsync([new MsgPosition(channel, 0, "bench-stream", 0)]);
+            stream.Start();
+            var count = 0;
+            while (count < expected)
+            {
+                var pack = await stream.ConsumeAsync() ?? throw new InvalidOperationException("The stream ended early.");
+                count += pack.Msgs.Count;
+            }
+            return count;
+        }
+    }
 }
 
 /// <summary>
@@ -48,11 +110,7 @@ public class MsgStreamProduceBenchmarks
     {
         _bench = new RocksMqBench();
         _bench.Mq.CreateChannelAsync("raw").GetAwaiter().GetResult();
-        _producer = MsgStreamBench.Factory(_bench.Mq).NewMsgStream();
-        _producer.AsProducerAsync(["stream"]).GetAwaiter().GetResult();
-        var msgs = MsgStreamBench.Msgs(BatchSize, 1);
-        _pack = MsgPack.Of(msgs);
-        _payloads = MsgStreamBench.Marshal(msgs);
+        (_producer, _pack, _payloads) = MsgStreamBench.Producer(_bench.Mq, "stream", BatchSize);
     }
 
     [GlobalCleanup]
@@ -88,74 +146,27 @@ public class MsgStreamConsumeBenchmarks
     /// <summary>The streams' <see cref="MsgStreamSettings.BufferSize"/> (packs the pump may run ahead of the reader).</summary>
     public int BufferSize { get; set; } = 64;
 
-    /// <summary>The streams' <see cref="MsgStreamSettings.ReadBatchSize"/> (queue messages per read).</summary>
-    public int ReadBatchSize { get; set; } = MsgStreamBench.PerTick;
-
     [GlobalSetup]
     public void Setup()
     {
         _bench = new RocksMqBench();
         _bench.CreateChannelAsync(Channel).GetAwaiter().GetResult();
-        for (var t = 0; t < Ticks; t++)
-        {
-            var msgs = MsgStreamBench.Msgs(MsgStreamBench.PerTick, (ulong)(t * (MsgStreamBench.PerTick + 1)) + 1);
-            msgs.Add(TimeTickMsg.At(msgs[^1].EndTs + 1));
-            _bench.Mq.ProduceAsync(Channel, MsgStreamBench.Marshal(msgs)).GetAwaiter().GetResult();
-        }
-        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize, ReadBatchSize);
+        MsgStreamBench.ProduceTickedAsync(_bench.Mq, Channel, Ticks).GetAwaiter().GetResult();
+        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize);
     }
 
     [GlobalCleanup]
     public void Cleanup() => _bench.Dispose();
 
     [Benchmark(Baseline = true, Description = "raw IMqClient consume n=1000")]
-    public async Task<int> RawConsume()
-    {
-        await _bench.Mq.SeekToAsync(Channel, "bench", MqStartPosition.Earliest);
-        var count = 0;
-        for (var batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick); batch.Count > 0; batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick))
-        {
-            count += batch.Count;
-        }
-        return count;
-    }
+    public Task<int> RawConsume() => MsgStreamBench.DrainGroupAsync(_bench.Mq, Channel, "bench");
 
     [Benchmark(Description = "raw consume n=1000 + unmarshal")]
-    public async Task<int> RawConsumeAndUnmarshal()
-    {
-        await _bench.Mq.SeekToAsync(Channel, "bench", MqStartPosition.Earliest);
-        var count = 0;
-        for (var batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick); batch.Count > 0; batch = await _bench.Mq.ConsumeAsync(Channel, "bench", MsgStreamBench.PerTick))
-        {
-            foreach (var message in batch)
-            {
-                _ = _dispatcher.Unmarshal(message.Payload);
-                count++;
-            }
-        }
-        return count;
-    }
+    public Task<int> RawConsumeAndUnmarshal() => MsgStreamBench.DrainGroupAsync(_bench.Mq, Channel, "bench", _dispatcher);
 
     [Benchmark(Description = "MsgStream consume")]
-    public Task<int> StreamConsume() => ConsumeAsync(_factory.NewMsgStream(), Ticks * (MsgStreamBench.PerTick + 1));
+    public Task<int> StreamConsume() => MsgStreamBench.ConsumeAsync(_factory.NewMsgStream(), Channel, Ticks * (MsgStreamBench.PerTick + 1));
 
     [Benchmark(Description = "TtMsgStream consume")]
-    public Task<int> TtStreamConsume() => ConsumeAsync(_factory.NewTtMsgStream(), Ticks * MsgStreamBench.PerTick);
-
-    private static async Task<int> ConsumeAsync(IMsgStream stream, int expected)
-    {
-        await using (stream)
-        {
-            await stream.AsConsumerAsync([Channel], "bench-stream", MqStartPosition.Earliest);
-            await stream.SeekAsync([new MsgPosition(Channel, 0, "bench-stream", 0)]);
-            stream.Start();
-            var count = 0;
-            while (count < expected)
-            {
-                var pack = await stream.ConsumeAsync() ?? throw new InvalidOperationException("The stream ended early.");
-                count += pack.Msgs.Count;
-            }
-            return count;
-        }
-    }
+    public Task<int> TtStreamConsume() => MsgStreamBench.ConsumeAsync(_factory.NewTtMsgStream(), Channel, Ticks * MsgStreamBench.PerTick);
 }

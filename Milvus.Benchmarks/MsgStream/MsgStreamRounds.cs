@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Milvus.Benchmarks.MsgStream;
+
+/// <summary>
+/// The MsgStream comparisons in interleaved rounds, for a shared machine: each round runs every variant once, one
+/// after the other, so they see the same background load; it prints each one's median wall time and process CPU
+/// time, and the median of the per-round throughput ratios to the first variant (the raw backend).
+/// <list type="bullet">
+/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis]</c>: the consumes of
+/// <see cref="MsgStreamConsumeBenchmarks"/> (RocksMQ, the default) or <see cref="RedisMsgStreamConsumeBenchmarks"/>,
+/// with the streams' pack buffer.</item>
+/// <item><c>msgstream-produce [rounds] [batch] [rocksmq|redis]</c>: <see cref="ProduceCalls"/> produces of one batch
+/// each, as in <see cref="MsgStreamProduceBenchmarks"/> or <see cref="RedisMsgStreamProduceBenchmarks"/>; the Redis
+/// streams are emptied before each variant's turn, outside the timing.</item>
+/// </list>
+/// Redis runs on the server that MILVUS_TEST_REDIS names. Usage:
+/// <c>dotnet run -c Release --project Milvus.Benchmarks -- msgstream-consume 15 64 redis</c>.
+/// </summary>
+public static class MsgStreamRounds
+{
+    /// <summary>How many produce calls one turn of a produce variant makes.</summary>
+    public const int ProduceCalls = 32;
+
+    public static async Task<int> RunConsumeAsync(string[] args)
+    {
+        var (rounds, bufferSize, backend) = (IntArg(args, 0, 15), IntArg(args, 1, 64), args.ElementAtOrDefault(2) ?? "rocksmq");
+        var title = $"MsgStream consume on {backend}, {rounds} interleaved rounds, stream buffer {bufferSize} packs";
+        switch (backend)
+        {
+            case "rocksmq":
+                var rocks = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize };
+                return await RunAsync(title, rounds, rocks.Setup, rocks.Cleanup, null,
+                [
+                    ("raw IMqClient consume n=1000", rocks.RawConsume),
+                    ("raw consume n=1000 + unmarshal", rocks.RawConsumeAndUnmarshal),
+                    ("MsgStream consume", rocks.StreamConsume),
+                    ("TtMsgStream consume", rocks.TtStreamConsume),
+                ]);
+            case "redis":
+                var redis = new RedisMsgStreamConsumeBenchmarks { BufferSize = bufferSize };
+                return await RunAsync(title, rounds, redis.Setup, redis.Cleanup, null,
+                [
+                    ("raw XRANGE walk n=1000", redis.RawRange),
+                    ("raw XREADGROUP walk n=1000", redis.RawReadGroup),
+                    ("Redis MQ consume n=1000", redis.MqConsume),
+                    ("Redis MQ consume + unmarshal", redis.MqConsumeAndUnmarshal),
+                    ("MsgStream consume", redis.StreamConsume),
+                    ("TtMsgStream consume", redis.TtStreamConsume),
+                ]);
+            default:
+                throw new ArgumentException($"Unknown backend '{backend}': rocksmq or redis.");
+        }
+    }
+
+    public static async Task<int> RunProduceAsync(string[] args)
+    {
+        var (rounds, batch, backend) = (IntArg(args, 0, 15), IntArg(args, 1, 100), args.ElementAtOrDefault(2) ?? "rocksmq");
+        var title = $"MsgStream produce on {backend}, {rounds} interleaved rounds of {ProduceCalls} calls with {batch} msgs each";
+        switch (backend)
+        {
+            case "rocksmq":
+                var rocks = new MsgStreamProduceBenchmarks { BatchSize = batch };
+                return await RunAsync(title, rounds, rocks.Setup, rocks.Cleanup, null,
+                [
+                    ("raw IMqClient produce", Repeat(rocks.RawProduce)),
+                    ("MsgStream produce", Repeat(rocks.StreamProduce)),
+                ]);
+            case "redis":
+                var redis = new RedisMsgStreamProduceBenchmarks { BatchSize = batch };
+                return await RunAsync(title, rounds, redis.Setup, redis.Cleanup, redis.Empty,
+                [
+                    ("raw pipelined XADD", Repeat(redis.RawXAdd)),
+                    ("Redis MQ produce", Repeat(redis.MqProduce)),
+                    ("MsgStream produce", Repeat(redis.StreamProduce)),
+                    ("repack + marshal only", Repeat(() => Task.FromResult(redis.RepackAndMarshal()))),
+                ]);
+            default:
+                throw new ArgumentException($"Unknown backend '{backend}': rocksmq or redis.");
+        }
+    }
+
+    private static int IntArg(string[] args, int index, int fallback) =>
+        args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+
+    private static Func<Task<int>> Repeat(Func<Task> produce) => async () =>
+    {
+        for (var i = 0; i < ProduceCalls; i++)
+        {
+            await produce();
+        }
+        return ProduceCalls;
+    };
+
+    /// <summary>
+    /// Sets the suite up, runs two warm-up rounds and then <paramref name="rounds"/> measured ones (with
+    /// <paramref name="reset"/> before each turn), prints the figures and cleans up.
+    /// </summary>
+    private static async Task<int> RunAsync(string title, int rounds, Action setup, Action cleanup, Action? reset, (string Name, Func<Task<int>> Run)[] variants)
+    {
+        setup();
+        try
+        {
+            await MeasureAsync(title, rounds, reset, variants);
+            return 0;
+        }
+        finally
+        {
+            cleanup();
+        }
+    }
+
+    private static async Task MeasureAsync(string title, int rounds, Action? reset, (string Name, Func<Task<int>> Run)[] variants)
+    {
+        var wall = variants.Select(_ => new List<double>()).ToArray();
+        var cpu = variants.Select(_ => new List<double>()).ToArray();
+        var gen1 = new int[variants.Length];
+        for (var round = -2; round < rounds; round++)
+        {
+            for (var v = 0; v < variants.Length; v++)
+            {
+                reset?.Invoke();
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                var gen1Before = GC.CollectionCount(1);
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var started = Stopwatch.GetTimestamp();
+                await variants[v].Run();
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+                if (round >= 0)
+                {
+                    // The first two rounds warm up the JIT and the caches.
+                    wall[v].Add(elapsed.TotalMilliseconds);
+                    cpu[v].Add(cpuUsed.TotalMilliseconds);
+                    gen1[v] += GC.CollectionCount(1) - gen1Before;
+                }
+            }
+        }
+        Console.WriteLine($"{title}, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");
+        for (var v = 0; v < variants.Length; v++)
+        {
+            var ratios = Enumerable.Range(0, rounds).Select(r => wall[0][r] / wall[v][r]).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{variants[v].Name,-32}: wall median {Median(wall[v]),8:0.0} ms, CPU median {Median(cpu[v]),8:0.0} ms, gen1+ GCs per run {(double)gen1[v] / rounds:0.0}, throughput ratio to raw (median of rounds) {Median(ratios):0.00}"));
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
