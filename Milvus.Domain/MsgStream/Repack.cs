@@ -14,7 +14,19 @@ public static class RepackFuncs
     public static IReadOnlyList<IReadOnlyList<int>> ChannelIndices(IReadOnlyList<TsMsg> msgs, int channelCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(channelCount, 1);
-        return msgs.Select(m => (IReadOnlyList<int>)m.HashKeys.Select(k => (int)(k % (uint)channelCount)).ToArray()).ToArray();
+        var result = new IReadOnlyList<int>[msgs.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            // HashKeys of a rows message is built from its rows on every call: read it once.
+            var keys = msgs[i].HashKeys;
+            var indices = new int[keys.Count];
+            for (var k = 0; k < indices.Length; k++)
+            {
+                indices[k] = (int)(keys[k] % (uint)channelCount);
+            }
+            result[i] = indices;
+        }
+        return result;
     }
 
     /// <summary>
@@ -34,6 +46,12 @@ public static class RepackFuncs
             {
                 case ISplittableMsg rows:
                     RequireRowKeys(msg, keys, rows.RowCount);
+                    if (AllEqual(keys))
+                    {
+                        // Every row goes to one channel (always so for a one-row message): no split, no copy.
+                        Add(result, keys[0], msg);
+                        break;
+                    }
                     foreach (var group in Enumerable.Range(0, rows.RowCount).GroupBy(r => keys[r]))
                     {
                         Add(result, group.Key, rows.WithRowsAt([.. group]));
@@ -74,6 +92,18 @@ public static class RepackFuncs
         {
             throw new ArgumentException($"A {msg.Type} message needs one hash key per row; it has {rows} rows and {keys.Count} keys.", nameof(msg));
         }
+    }
+
+    private static bool AllEqual(IReadOnlyList<int> keys)
+    {
+        for (var k = 1; k < keys.Count; k++)
+        {
+            if (keys[k] != keys[0])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void Add(SortedDictionary<int, MsgPack> packs, int channel, TsMsg msg)
