@@ -35,7 +35,6 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     private readonly EtcdDeadline _deadline;
     private readonly string _root;
     private readonly byte[] _rootUtf8;
-    private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -47,14 +46,14 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     /// <param name="logger">Where failures are logged.</param>
     public EtcdKv(string endpoints, string rootPath, TimeSpan? requestTimeout = null, TimeProvider? timeProvider = null, ILogger<EtcdKv>? logger = null)
     {
-        _timeout = requestTimeout ?? DefaultRequestTimeout;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_timeout, TimeSpan.Zero, nameof(requestTimeout));
+        var timeout = requestTimeout ?? DefaultRequestTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(requestTimeout));
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<EtcdKv>.Instance;
         _root = KvPaths.NormalizeRoot(rootPath);
         _rootUtf8 = Encoding.UTF8.GetBytes(_root);
-        _channel = EtcdChannels.Create(endpoints, _timeout);
-        _deadline = new EtcdDeadline(_timeout);
+        _channel = EtcdChannels.Create(endpoints, timeout);
+        _deadline = new EtcdDeadline(timeout);
         var invoker = _channel.CreateCallInvoker();
         _kvClient = new KV.KVClient(invoker);
         _watchClient = new Watch.WatchClient(invoker);
