@@ -34,6 +34,33 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
     }
 
     [Fact]
+    public async Task AnEtcdThatAcceptsConnectionsButNeverAnswersFailsWithUnavailableAtTheDeadline()
+    {
+        using var silent = SilentListener();
+        await using var kv = new EtcdKv(Endpoint(silent), "hung", TimeSpan.FromSeconds(1));
+        using var callerCanCancel = new CancellationTokenSource();
+
+        await AssertUnavailableAsync(() => kv.SaveAsync("a", "1"));
+        await AssertUnavailableAsync(() => kv.LoadAsync("a", callerCanCancel.Token));
+        await AssertUnavailableAsync(() => kv.LoadWithPrefixAsync("a"));
+        await AssertUnavailableAsync(async () => await kv.WatchWithPrefixAsync("a").GetAsyncEnumerator().MoveNextAsync());
+        Assert.False(callerCanCancel.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task ACallerCancellingARequestToAHungEtcdGetsCancellationNotUnavailable()
+    {
+        using var silent = SilentListener();
+        await using var kv = new EtcdKv(Endpoint(silent), "hung", TimeSpan.FromMinutes(5));
+        using var caller = new CancellationTokenSource();
+
+        var save = kv.SaveAsync("a", "1", caller.Token);
+        await caller.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => save.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task WhenEtcdStopsWatchesAndKeepAlivesFailWithUnavailableAndTheStoreRecoversWhenItReturns()
     {
         await using var etcd = await PrivateEtcd.StartAsync();
@@ -102,6 +129,16 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
             }
         }
     }
+
+    /// <summary>A port where the kernel completes the handshakes for the backlog, and nothing ever reads or answers.</summary>
+    private static TcpListener SilentListener()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return listener;
+    }
+
+    private static string Endpoint(TcpListener listener) => $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
 
     private static int ClosedPort()
     {

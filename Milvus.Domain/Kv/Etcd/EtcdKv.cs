@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using dotnet_etcd;
+using System.Text;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -14,6 +14,8 @@ namespace Milvus.Domain.Kv.Etcd;
 /// caller's key. Every atomic operation is one etcd transaction, so etcd's limit on operations per transaction
 /// (<c>--max-txn-ops</c>, 128 by default) bounds one call. Every request carries a deadline, and the channel does
 /// not retry, so an etcd that is down or hung gives <see cref="KvUnavailableException"/> quickly, never a hang.
+/// The hot paths call the generated gRPC clients straight, with one async layer, no closure and no copy of the key
+/// beyond its UTF-8 encoding, and take their deadline from <see cref="EtcdDeadline"/>.
 /// </summary>
 public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 {
@@ -23,13 +25,16 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     private const int MaxTxnOps = 128;
     private static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>The range start and end "\0" that together mean every key.</summary>
+    private static readonly ByteString Zero = ByteString.CopyFrom(0);
+
     private readonly GrpcChannel _channel;
-    private readonly EtcdClient _client;
+    private readonly KV.KVClient _kvClient;
     private readonly Watch.WatchClient _watchClient;
     private readonly Lease.LeaseClient _leaseClient;
+    private readonly EtcdDeadline _deadline;
     private readonly string _root;
-    private readonly int _rootBytes;
-    private readonly TimeSpan _timeout;
+    private readonly byte[] _rootUtf8;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -41,15 +46,16 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     /// <param name="logger">Where failures are logged.</param>
     public EtcdKv(string endpoints, string rootPath, TimeSpan? requestTimeout = null, TimeProvider? timeProvider = null, ILogger<EtcdKv>? logger = null)
     {
-        _timeout = requestTimeout ?? DefaultRequestTimeout;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_timeout, TimeSpan.Zero, nameof(requestTimeout));
+        var timeout = requestTimeout ?? DefaultRequestTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(requestTimeout));
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<EtcdKv>.Instance;
         _root = KvPaths.NormalizeRoot(rootPath);
-        _rootBytes = System.Text.Encoding.UTF8.GetByteCount(_root);
-        _channel = EtcdChannels.Create(endpoints, _timeout);
+        _rootUtf8 = Encoding.UTF8.GetBytes(_root);
+        _channel = EtcdChannels.Create(endpoints, timeout);
+        _deadline = new EtcdDeadline(timeout);
         var invoker = _channel.CreateCallInvoker();
-        _client = new EtcdClient(invoker);
+        _kvClient = new KV.KVClient(invoker);
         _watchClient = new Watch.WatchClient(invoker);
         _leaseClient = new Lease.LeaseClient(invoker);
     }
@@ -59,7 +65,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     public override async Task<string> LoadAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
-        var response = await CallAsync((deadline, ct) => _client.GetAsync(new RangeRequest { Key = Bytes(key) }, null, deadline, ct), cancellationToken).ConfigureAwait(false);
+        var response = await CallAsync(static (kv, r, o) => kv._kvClient.RangeAsync(r, o), new RangeRequest { Key = Bytes(key) }, cancellationToken).ConfigureAwait(false);
         return response.Kvs.Count > 0 ? response.Kvs[0].Value.ToStringUtf8() : throw new KvKeyNotFoundException(key);
     }
 
@@ -100,17 +106,17 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         return new KvPairsAtRevision(ToPairs(response), response.Header.Revision);
     }
 
-    public override async Task SaveAsync(string key, string value, CancellationToken cancellationToken = default)
+    public override Task SaveAsync(string key, string value, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
         ArgumentNullException.ThrowIfNull(value);
-        await CallAsync((deadline, ct) => _client.PutAsync(Put(key, value, 0), null, deadline, ct), cancellationToken).ConfigureAwait(false);
+        return CallAsync(static (kv, r, o) => kv._kvClient.PutAsync(r, o), Put(key, value, 0), cancellationToken);
     }
 
-    public override async Task RemoveAsync(string key, CancellationToken cancellationToken = default)
+    public override Task RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
-        await CallAsync((deadline, ct) => _client.DeleteAsync(new DeleteRangeRequest { Key = Bytes(key) }, null, deadline, ct), cancellationToken).ConfigureAwait(false);
+        return CallAsync(static (kv, r, o) => kv._kvClient.DeleteRangeAsync(r, o), new DeleteRangeRequest { Key = Bytes(key) }, cancellationToken);
     }
 
     public override async Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default)
@@ -157,16 +163,16 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     public async Task<long> GrantAsync(long ttlSeconds, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ttlSeconds);
-        var response = await CallAsync((deadline, ct) => _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = ttlSeconds }, null, deadline, ct), cancellationToken).ConfigureAwait(false);
+        var response = await CallAsync(static (kv, r, o) => kv._leaseClient.LeaseGrantAsync(r, o), new LeaseGrantRequest { TTL = ttlSeconds }, cancellationToken).ConfigureAwait(false);
         return string.IsNullOrEmpty(response.Error) ? response.ID : throw new KvException($"etcd refused the lease: {response.Error}");
     }
 
-    public async Task SaveWithLeaseAsync(string key, string value, long leaseId, CancellationToken cancellationToken = default)
+    public Task SaveWithLeaseAsync(string key, string value, long leaseId, CancellationToken cancellationToken = default)
     {
         KvGuard.Key(key);
         ArgumentNullException.ThrowIfNull(value);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(leaseId);
-        await CallAsync((deadline, ct) => _client.PutAsync(Put(key, value, leaseId), null, deadline, ct), cancellationToken, leaseId).ConfigureAwait(false);
+        return CallAsync(static (kv, r, o) => kv._kvClient.PutAsync(r, o), Put(key, value, leaseId), cancellationToken, leaseId);
     }
 
     public async IAsyncEnumerable<KvLeaseKeepAlive> KeepAliveAsync(long leaseId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -192,7 +198,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(leaseId);
         try
         {
-            await CallAsync((deadline, ct) => _client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, null, deadline, ct), cancellationToken, leaseId).ConfigureAwait(false);
+            await CallAsync(static (kv, r, o) => kv._leaseClient.LeaseRevokeAsync(r, o), new LeaseRevokeRequest { ID = leaseId }, cancellationToken, leaseId).ConfigureAwait(false);
         }
         catch (KvLeaseNotFoundException)
         {
@@ -218,8 +224,8 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
 
     public override ValueTask DisposeAsync()
     {
-        _client.Dispose();
         _channel.Dispose();
+        _deadline.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -268,15 +274,15 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         string stream, long leaseId, CancellationToken cancellationToken)
         where TRequest : class
     {
-        using var timeout = withDeadline ? new CancellationTokenSource(_timeout, TimeProvider.System) : null;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout?.Token ?? CancellationToken.None);
+        using var linked = withDeadline ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _deadline.Token) : null;
+        var token = linked?.Token ?? cancellationToken;
         try
         {
             if (request is not null)
             {
-                await call.RequestStream.WriteAsync(request, linked.Token).ConfigureAwait(false);
+                await call.RequestStream.WriteAsync(request, token).ConfigureAwait(false);
             }
-            return await call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false)
+            return await call.ResponseStream.MoveNext(token).ConfigureAwait(false)
                 ? call.ResponseStream.Current
                 : throw new KvUnavailableException(Backend, $"the {stream} stream ended");
         }
@@ -287,7 +293,7 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Log.StreamFailed(_logger, stream, "no answer in time");
-            throw new KvUnavailableException(Backend, $"no answer on the {stream} stream within {_timeout}");
+            throw new KvUnavailableException(Backend, $"no answer on the {stream} stream within {_deadline.Longest}");
         }
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException)
         {
@@ -300,24 +306,34 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     private Task<RangeResponse> RangePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         var (key, end) = PrefixRange(prefix);
-        return CallAsync((deadline, ct) => _client.GetAsync(new RangeRequest { Key = key, RangeEnd = end }, null, deadline, ct), cancellationToken);
+        return CallAsync(static (kv, r, o) => kv._kvClient.RangeAsync(r, o), new RangeRequest { Key = key, RangeEnd = end }, cancellationToken);
     }
 
     private Task<TxnResponse> TxnAsync(TxnRequest txn, long leaseId, CancellationToken cancellationToken) =>
         txn.Success.Count == 0 && txn.Compare.Count == 0
             ? Task.FromResult(new TxnResponse { Succeeded = true })
-            : CallAsync((deadline, ct) => _client.TransactionAsync(txn, null, deadline, ct), cancellationToken, leaseId);
+            : CallAsync(static (kv, r, o) => kv._kvClient.TxnAsync(r, o), txn, cancellationToken, leaseId);
 
-    private async Task<T> CallAsync<T>(Func<DateTime, CancellationToken, Task<T>> call, CancellationToken cancellationToken, long leaseId = 0)
+    /// <summary>
+    /// Starts one unary call with <paramref name="start"/> (a static lambda, so nothing is allocated for it) under
+    /// the request deadline, and turns its failures into the domain's typed errors.
+    /// </summary>
+    private async Task<TResponse> CallAsync<TRequest, TResponse>(Func<EtcdKv, TRequest, CallOptions, AsyncUnaryCall<TResponse>> start, TRequest request,
+        CancellationToken cancellationToken, long leaseId = 0)
     {
+        using var linked = _deadline.Link(cancellationToken);
         try
         {
-            // gRPC deadlines are absolute times on the system clock, whatever clock paces the keep-alives.
-            return await call(TimeProvider.System.GetUtcNow().UtcDateTime + _timeout, cancellationToken).ConfigureAwait(false);
+            return await start(this, request, new CallOptions(cancellationToken: linked?.Token ?? _deadline.Token)).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
             throw Map(e, cancellationToken, leaseId);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.Unavailable(_logger, StatusCode.DeadlineExceeded, "no answer in time");
+            throw new KvUnavailableException(Backend, $"no answer from etcd within {_deadline.Longest}");
         }
     }
 
@@ -364,30 +380,31 @@ public sealed partial class EtcdKv : TxnKvBase, IMetaKv
     private PutRequest Put(string key, string value, long leaseId) =>
         new() { Key = Bytes(key), Value = ByteString.CopyFromUtf8(value), Lease = leaseId };
 
-    private ByteString Bytes(string key) => ByteString.CopyFromUtf8(_root + key);
+    /// <summary>The root path and <paramref name="key"/> in UTF-8, wrapped without a copy: the array is never reused.</summary>
+    private ByteString Bytes(string key) => UnsafeByteOperations.UnsafeWrap(KeyBytes(key));
 
-    private string Relative(ByteString key) => System.Text.Encoding.UTF8.GetString(key.Span[_rootBytes..]);
+    private byte[] KeyBytes(string key)
+    {
+        var bytes = new byte[_rootUtf8.Length + Encoding.UTF8.GetByteCount(key)];
+        _rootUtf8.CopyTo(bytes, 0);
+        Encoding.UTF8.GetBytes(key, bytes.AsSpan(_rootUtf8.Length));
+        return bytes;
+    }
+
+    private string Relative(ByteString key) => Encoding.UTF8.GetString(key.Span[_rootUtf8.Length..]);
 
     /// <summary>The etcd range [key, end) that holds every key starting with the root path and <paramref name="prefix"/>.</summary>
     private (ByteString Key, ByteString End) PrefixRange(string prefix)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var start = System.Text.Encoding.UTF8.GetBytes(_root + prefix);
+        var start = KeyBytes(prefix);
         if (start.Length == 0)
         {
             // Every key: from "\0" with the special end "\0", which means "no upper bound".
-            return (ByteString.CopyFrom(0), ByteString.CopyFrom(0));
+            return (Zero, Zero);
         }
-        var end = (byte[])start.Clone();
-        for (var i = end.Length - 1; i >= 0; i--)
-        {
-            if (end[i] < 0xff)
-            {
-                end[i]++;
-                return (ByteString.CopyFrom(start), ByteString.CopyFrom(end, 0, i + 1));
-            }
-        }
-        return (ByteString.CopyFrom(start), ByteString.CopyFrom(0));
+        var end = KvKeyBytes.PrefixEnd(start);
+        return (UnsafeByteOperations.UnsafeWrap(start), end is null ? Zero : UnsafeByteOperations.UnsafeWrap(end));
     }
 
     private static partial class Log
