@@ -40,7 +40,7 @@ public static class TsoApi
         {
             return problem;
         }
-        if (!tso.IsActive)
+        if (!tso.Serves)
         {
             return TypedResults.Ok(await active.AllocateTimestampsAsync(request, http, cancellationToken));
         }
@@ -58,7 +58,7 @@ public static class TsoApi
         {
             return problem;
         }
-        if (!tso.IsActive)
+        if (!tso.Serves)
         {
             return TypedResults.Ok(await active.AllocateIdsAsync(request, http, cancellationToken));
         }

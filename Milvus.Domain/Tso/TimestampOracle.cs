@@ -28,6 +28,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
     private PhysicalSlot? _slot;
     private long _savedMs;
     private long _updateAttempts;
+    private long _failedUpdates;
     private TaskCompletionSource _updated = NewSignal();
 
     public TimestampOracle(ITxnKv kv, TimeProvider time, TsoOptions options, ILogger<TimestampOracle>? logger = null, string key = DefaultKey)
@@ -107,7 +108,15 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             {
                 return false;
             }
-            await PublishAsync(next, forceSave: false, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await PublishAsync(next, forceSave: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (Interlocked.Increment(ref _failedUpdates) > 0)
+            {
+                // Counted for the overflow waits (the filter always passes); the error goes to the caller.
+                throw;
+            }
             return true;
         }
         finally
@@ -205,23 +214,31 @@ public sealed partial class TimestampOracle : ITimestampAllocator
 
     private async ValueTask<HybridTimestamp> WaitAndGenerateAsync(uint count, CancellationToken cancellationToken)
     {
-        // Every update attempt that finished before a failed try counts as one wait, and so does each wait that
-        // timed out because no update came (the updater is stalled). Attempts that run while this request is not
-        // looking (descheduled between tries) are only counted once it has tried after them, so a slow caller is
-        // never failed for updates whose room it did not get to use.
+        // Waits are counted so that a stuck oracle fails requests but a busy one never does. Every update attempt
+        // that failed to move the clock counts (the window cannot be persisted), and so does each wait that timed out
+        // because no update came (the updater is stalled). Successful updates count once per try of this request
+        // that still found no room, however many ran while it was descheduled: a slow caller is only failed after
+        // MaxOverflowWaits real chances.
         var waitLimit = TimeSpan.FromMilliseconds(2 * _options.UpdateIntervalMs);
-        var startedAt = Interlocked.Read(ref _updateAttempts);
-        var timeouts = 0;
+        var lastSeen = Interlocked.Read(ref _updateAttempts);
+        var failedAtStart = Interlocked.Read(ref _failedUpdates);
+        var waits = 0;
         while (true)
         {
             // Take the signal before trying again, so that an update between the two is never missed.
             var updated = NextUpdate;
             var seen = Interlocked.Read(ref _updateAttempts);
+            var failed = Interlocked.Read(ref _failedUpdates) - failedAtStart;
             if (TryGenerate(count, out var first))
             {
                 return first;
             }
-            if (seen - startedAt + timeouts >= _options.MaxOverflowWaits)
+            if (seen != lastSeen)
+            {
+                waits++;
+                lastSeen = seen;
+            }
+            if (Math.Max(waits, failed) >= _options.MaxOverflowWaits)
             {
                 Log.Exhausted(_logger, count, _options.MaxOverflowWaits);
                 throw new TsoExhaustedException(count, _options.MaxOverflowWaits);
@@ -232,7 +249,7 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             }
             catch (TimeoutException)
             {
-                timeouts++;
+                waits++;
             }
         }
     }

@@ -36,8 +36,15 @@ public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocat
     /// <summary>The id allocator this component drives.</summary>
     public GlobalIdAllocator Ids => ids;
 
-    /// <summary>Whether this process holds the role and serves timestamps and ids itself.</summary>
+    /// <summary>Whether this process holds the role (it may still be Abnormal, see <see cref="Serves"/>).</summary>
     public bool IsActive => sessions is null || _active;
+
+    /// <summary>
+    /// Whether this process answers timestamp and id requests itself. It holds the role and is not Abnormal: an
+    /// Abnormal role answers 503 from the moment its session is reported lost (before the election loop has stepped
+    /// down) and while it cannot move its clock forward.
+    /// </summary>
+    public bool Serves => sessions is null || (_active && Tracker.State != StateCode.Abnormal);
 
     /// <summary>The address of the active gateway as this standby last saw it, or null when none is known.</summary>
     public string? ActiveAddress => Volatile.Read(ref _holder)?.Address;
