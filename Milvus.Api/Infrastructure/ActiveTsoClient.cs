@@ -33,7 +33,7 @@ public sealed class ActiveTsoClient(HttpClient http, TsoComponent tso)
     /// <summary>Why there is no one to forward to: the TSO role's own failure when it has one (the meta KV is down), else a failover.</summary>
     private string NoActiveTso() =>
         tso.Tracker.State == StateCode.Abnormal && tso.Tracker.Reason is { Length: > 0 } reason
-            ? $"No active TSO is known to this gateway: its TSO role is Abnormal ({reason}). The gateway keeps trying by itself; retry shortly."
+            ? $"No active TSO is known to this gateway: its TSO role is Abnormal and not ready to serve ({reason}). The gateway keeps trying by itself; retry shortly."
             : "No active TSO is known to this gateway yet (a failover may be under way); retry shortly.";
 
     private async Task<TResponse> ForwardAsync<TRequest, TResponse>(string path, TRequest body, HttpRequest incoming, CancellationToken cancellationToken)
