@@ -136,5 +136,5 @@ public sealed class RawMsg
 
     /// <summary>The whole envelope, decoded from the retained bytes on first use (a race decodes twice, harmlessly).</summary>
     /// <exception cref="MsgUnmarshalException">The body is not valid.</exception>
-    internal MsgEnvelope Envelope => _envelope ??= UnmarshalDispatcher.ParseEnvelope(_wire.Span, $"The body of {Type} message {Id}");
+    internal MsgEnvelope Envelope => _envelope ??= UnmarshalDispatcher.ParseEnvelope(_wire.Span, $"The body of {Type} message {Id} is not valid");
 }

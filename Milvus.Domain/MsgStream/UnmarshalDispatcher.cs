@@ -24,6 +24,8 @@ public sealed class UnmarshalDispatcher
     [ThreadStatic]
     private static MsgHeader? t_header;
 
+    private const string NotAMessage = "The bytes are not a stream message";
+
     private readonly ConcurrentDictionary<MsgType, UnmarshalFunc> _templates = new();
 
     /// <summary>A dispatcher with a template for every type of the seed's list.</summary>
@@ -51,10 +53,10 @@ public sealed class UnmarshalDispatcher
     }
 
     /// <summary>Reads a message, whatever its type, decoding it whole.</summary>
-    public TsMsg Unmarshal(ReadOnlySpan<byte> input) => Dispatch(new RawMsg(ParseEnvelope(input, "The bytes")), expected: null);
+    public TsMsg Unmarshal(ReadOnlySpan<byte> input) => Dispatch(new RawMsg(ParseEnvelope(input, NotAMessage)), expected: null);
 
     /// <summary>Reads a message that must be of <paramref name="msgType"/>, decoding it whole.</summary>
-    public TsMsg Unmarshal(ReadOnlySpan<byte> input, MsgType msgType) => Dispatch(new RawMsg(ParseEnvelope(input, "The bytes")), msgType);
+    public TsMsg Unmarshal(ReadOnlySpan<byte> input, MsgType msgType) => Dispatch(new RawMsg(ParseEnvelope(input, NotAMessage)), msgType);
 
     /// <summary>
     /// Reads a message from bytes that stay unchanged for as long as the message lives (a consumed queue message).
@@ -71,7 +73,7 @@ public sealed class UnmarshalDispatcher
         }
         catch (InvalidProtocolBufferException ex)
         {
-            throw new MsgUnmarshalException($"The bytes are not a stream message: {ex.Message}", ex);
+            throw new MsgUnmarshalException($"{NotAMessage}: {ex.Message}", ex);
         }
         return Dispatch(new RawMsg(header, input), expected: null);
     }
@@ -90,8 +92,8 @@ public sealed class UnmarshalDispatcher
     }
 
     /// <summary>Parses a whole envelope.</summary>
-    /// <exception cref="MsgUnmarshalException">The bytes are not an envelope; the message starts with <paramref name="what"/>.</exception>
-    internal static MsgEnvelope ParseEnvelope(ReadOnlySpan<byte> input, string what)
+    /// <exception cref="MsgUnmarshalException">The bytes are not an envelope; the message starts with <paramref name="problem"/>.</exception>
+    internal static MsgEnvelope ParseEnvelope(ReadOnlySpan<byte> input, string problem)
     {
         try
         {
@@ -99,7 +101,7 @@ public sealed class UnmarshalDispatcher
         }
         catch (InvalidProtocolBufferException ex)
         {
-            throw new MsgUnmarshalException($"{what} are not a stream message: {ex.Message}", ex);
+            throw new MsgUnmarshalException($"{problem}: {ex.Message}", ex);
         }
     }
 

@@ -112,9 +112,10 @@ public sealed partial class TimestampOracle : ITimestampAllocator
             {
                 await PublishAsync(next, forceSave: false, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception) when (Interlocked.Increment(ref _failedUpdates) > 0)
+            catch
             {
-                // Counted for the overflow waits (the filter always passes); the error goes to the caller.
+                // Counted for the overflow waits; the error goes to the caller.
+                Interlocked.Increment(ref _failedUpdates);
                 throw;
             }
             return true;
