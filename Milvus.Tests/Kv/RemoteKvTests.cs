@@ -61,7 +61,7 @@ public sealed class RemoteKvTests
         }
         var server = connection.GetServer(connection.GetEndPoints()[0]);
         var names = server.Keys(pattern: $"*{root}*").Select(k => (string)k!).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal([$"{{{root}/}}index", $"{{{root}/}}values"], names);
+        Assert.Equal([$"{{{root}/}}index", $"{{{root}/}}values", $"{{{root}/}}version"], names);
         Assert.True(connection.IsConnected);
     }
 }

@@ -91,6 +91,35 @@ public abstract class TxnKvContractTests : BaseKvContractTests
     }
 
     [Fact]
+    public async Task APrefixLoadNeverSeesTheKeysOfOneMomentWithTheValuesOfAnother()
+    {
+        // Each step renames the moving key and rewrites the fixed one, together: a load that listed the keys
+        // before a step and read the values after it would see one key, or a key without its value.
+        await Txn.MultiSaveAsync(new Dictionary<string, string> { ["move/fixed"] = "0", ["move/k0000"] = "0" });
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 1; i <= 200; i++)
+            {
+                var value = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Txn.MultiSaveAndRemoveAsync(
+                    new Dictionary<string, string> { ["move/fixed"] = value, [$"move/k{i:D4}"] = value }, [$"move/k{i - 1:D4}"]);
+            }
+        });
+        var torn = new List<string>();
+        while (!writer.IsCompleted)
+        {
+            var pairs = await Txn.LoadWithPrefixAsync("move/");
+            if (pairs.Count != 2 || pairs.Values[0] != pairs.Values[1])
+            {
+                torn.Add(string.Join(' ', pairs.Keys.Zip(pairs.Values, (k, v) => $"{k}={v}")));
+            }
+        }
+        await writer;
+        Assert.Empty(torn);
+        Assert.Equal(["move/fixed", "move/k0200"], (await Txn.LoadWithPrefixAsync("move/")).Keys);
+    }
+
+    [Fact]
     public async Task APrefixOfThousandsOfKeysLoadsAndRemovesWhole()
     {
         var many = Enumerable.Range(0, 2500).ToDictionary(i => $"big/{i:D5}", i => $"v{i}");

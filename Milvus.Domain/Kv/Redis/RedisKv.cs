@@ -8,17 +8,21 @@ namespace Milvus.Domain.Kv.Redis;
 /// A <see cref="ITxnKv"/> on Redis. The pairs under one root path live in one hash (<c>{root}values</c>) with a
 /// sorted set beside it (<c>{root}index</c>, every member at score 0) that lists the keys in bytewise order, so a
 /// prefix load is a <c>ZRANGEBYLEX</c>. Every operation that touches more than one key, and every write (which
-/// touches the hash and the index), is one Lua script, which Redis runs atomically. A Redis that is down fails
-/// each call at once with <see cref="KvUnavailableException"/> instead of queueing it. Thread-safe.
+/// touches the hash and the index), is one Lua script, which Redis runs atomically; a write script that adds or
+/// removes a key also bumps a counter of the key set (<c>{root}version</c>). A prefix load reads optimistically,
+/// with the two plain commands a raw client would send, and keeps the result only when the counter did not move
+/// between them (see <see cref="LoadWithPrefixAsync"/>). A Redis that is down fails each call at once with
+/// <see cref="KvUnavailableException"/> instead of queueing it. Thread-safe.
 /// </summary>
 public sealed class RedisKv : TxnKvBase
 {
     private const string BackendName = "redis";
 
-    // KEYS[1] the values hash, KEYS[2] the index. ARGV: the number of prefixes, then a lex range (min, max) per
+    // KEYS[1] the values hash, KEYS[2] the index, KEYS[3] the key-set counter. ARGV: the number of prefixes, then a lex range (min, max) per
     // prefix; the number of single removals, then the keys; then the saved pairs as key, value, key, value...
     private const string WriteScript = """
         local values, index = KEYS[1], KEYS[2]
+        local changed = false
         local i = 1
         local prefixes = tonumber(ARGV[i]); i = i + 1
         for _ = 1, prefixes do
@@ -27,20 +31,25 @@ public sealed class RedisKv : TxnKvBase
           for c = 1, #keys, 1000 do
             redis.call('HDEL', values, unpack(keys, c, math.min(c + 999, #keys)))
           end
-          redis.call('ZREMRANGEBYLEX', index, min, max)
+          if #keys > 0 then
+            redis.call('ZREMRANGEBYLEX', index, min, max)
+            changed = true
+          end
         end
         local removals = tonumber(ARGV[i]); i = i + 1
         for _ = 1, removals do
-          redis.call('HDEL', values, ARGV[i])
+          if redis.call('HDEL', values, ARGV[i]) == 1 then changed = true end
           redis.call('ZREM', index, ARGV[i])
           i = i + 1
         end
         while i <= #ARGV do
           if redis.call('HSET', values, ARGV[i], ARGV[i + 1]) == 1 then
             redis.call('ZADD', index, 0, ARGV[i])
+            changed = true
           end
           i = i + 2
         end
+        if changed then redis.call('INCR', KEYS[3]) end
         return 0
         """;
 
@@ -60,6 +69,9 @@ public sealed class RedisKv : TxnKvBase
     private static readonly byte[] WriteScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
     private static readonly byte[] LoadRangeScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(LoadRangeScript));
 
+    /// <summary>How many optimistic reads a prefix load tries before it falls back to the atomic script.</summary>
+    private const int OptimisticReads = 2;
+
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
     private readonly IDatabase _db;
@@ -77,7 +89,7 @@ public sealed class RedisKv : TxnKvBase
         _db = connection.GetDatabase();
         var root = KvPaths.NormalizeRoot(rootPath);
         // One hash tag for both keys, so that a cluster keeps them in one slot, as a script needs.
-        _keys = [$"{{{root}}}values", $"{{{root}}}index"];
+        _keys = [$"{{{root}}}values", $"{{{root}}}index", $"{{{root}}}version"];
     }
 
     /// <summary>
@@ -141,15 +153,76 @@ public sealed class RedisKv : TxnKvBase
         return missing.Count > 0 ? throw new KvKeyNotFoundException(missing) : found.Select(v => (string)v!).ToList();
     }
 
+    /// <summary>
+    /// Reads the keys under <paramref name="prefix"/> and their values as of one moment. The read is optimistic: one
+    /// round trip sends <c>GET version</c> and <c>ZRANGEBYLEX</c>, a second sends <c>HMGET</c> and <c>GET
+    /// version</c>. Redis runs a connection's commands in order, and every write that adds or removes a key bumps
+    /// the counter in the same script. So an unchanged counter proves that the key set did not change between the
+    /// two reads, and one <c>HMGET</c> read every value at one moment: the pairs are the store as of that moment,
+    /// even if some values were overwritten in between. When the key set did change, the read is tried again, and after <see cref="OptimisticReads"/> tries it runs the Lua script that
+    /// reads both at once. The script costs Redis a copy of every value into Lua and back, which halved the
+    /// throughput of 100-key loads of 1 KiB values.
+    /// </summary>
     public override async Task<KvPairs> LoadWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var (min, max) = LexRange(prefix);
-        var result = await Call(() => EvaluateAsync(LoadRangeScript, LoadRangeScriptSha, [min, max]), cancellationToken).ConfigureAwait(false);
-        var parts = (RedisResult[])result!;
-        var keys = (RedisValue[])parts[0]!;
-        var values = (RedisValue[])parts[1]!;
-        return new KvPairs(keys.Select(k => (string)k!).ToList(), values.Select(v => (string)v!).ToList());
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            for (var attempt = 0; attempt < OptimisticReads; attempt++)
+            {
+                if (await TryLoadRangeAsync(prefix).WaitAsync(cancellationToken).ConfigureAwait(false) is { } pairs)
+                {
+                    return pairs;
+                }
+            }
+            var (min, max) = LexRange(prefix);
+            var result = await EvaluateAsync(LoadRangeScript, LoadRangeScriptSha, [min, max]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var parts = (RedisResult[])result!;
+            return Pairs((RedisValue[])parts[0]!, (RedisValue[])parts[1]!);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>One optimistic prefix read; null when a write ran between its two round trips.</summary>
+    private async Task<KvPairs?> TryLoadRangeAsync(string prefix)
+    {
+        var first = _db.CreateBatch();
+        var before = first.StringGetAsync(_keys[2]);
+        var range = prefix.Length == 0
+            ? first.SortedSetRangeByValueAsync(_keys[1])
+            : first.SortedSetRangeByValueAsync(_keys[1], prefix, PrefixEnd(prefix), Exclude.Stop);
+        first.Execute();
+        var keys = await range.ConfigureAwait(false);
+        await before.ConfigureAwait(false);
+        if (keys.Length == 0)
+        {
+            return new KvPairs([], []);
+        }
+        var second = _db.CreateBatch();
+        var read = second.HashGetAsync(_keys[0], keys);
+        var after = second.StringGetAsync(_keys[2]);
+        second.Execute();
+        var values = await read.ConfigureAwait(false);
+        return await after.ConfigureAwait(false) == before.Result ? Pairs(keys, values) : null;
+    }
+
+    private static KvPairs Pairs(RedisValue[] keys, RedisValue[] values)
+    {
+        var keyList = new List<string>(keys.Length);
+        var valueList = new List<string>(values.Length);
+        foreach (var key in keys)
+        {
+            keyList.Add(key!);
+        }
+        foreach (var value in values)
+        {
+            valueList.Add(value!);
+        }
+        return new KvPairs(keyList, valueList);
     }
 
     public override Task SaveAsync(string key, string value, CancellationToken cancellationToken = default)
@@ -221,6 +294,15 @@ public sealed class RedisKv : TxnKvBase
         bytes.CopyTo(max, 1);
         max[^1] = 0xFF;
         return (min, max);
+    }
+
+    /// <summary>The prefix followed by byte 0xFF: the exclusive upper bound of <see cref="LexRange"/>, unformatted.</summary>
+    private static byte[] PrefixEnd(string prefix)
+    {
+        var end = new byte[Encoding.UTF8.GetByteCount(prefix) + 1];
+        Encoding.UTF8.GetBytes(prefix, end);
+        end[^1] = 0xFF;
+        return end;
     }
 
     private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken)
