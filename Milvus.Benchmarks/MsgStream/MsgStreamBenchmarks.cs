@@ -13,8 +13,11 @@ internal static class MsgStreamBench
     public const int PerTick = 1000;
 
     /// <summary>Streams with the default settings (reads of 256 messages) but for the pack buffer.</summary>
-    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64) =>
-        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: bufferSize));
+    /// <summary>A factory of streams over <paramref name="mq"/>; a <paramref name="readBatchSize"/> of 0 keeps the default.</summary>
+    public static MsgStreamFactory Factory(IMqClient mq, int bufferSize = 64, int readBatchSize = 0) =>
+        new(mq, TimeProvider.System, NullLoggerFactory.Instance, settings: readBatchSize > 0
+            ? new MsgStreamSettings(BufferSize: bufferSize, ReadBatchSize: readBatchSize)
+            : new MsgStreamSettings(BufferSize: bufferSize));
 
     /// <summary><paramref name="count"/> one-row Insert messages of 1 KiB from timestamp <paramref name="firstTs"/> on, all keyed to channel 0.</summary>
     public static List<TsMsg> Msgs(int count, ulong firstTs) =>
@@ -146,13 +149,16 @@ public class MsgStreamConsumeBenchmarks
     /// <summary>The streams' <see cref="MsgStreamSettings.BufferSize"/> (packs the pump may run ahead of the reader).</summary>
     public int BufferSize { get; set; } = 64;
 
+    /// <summary>The streams' <see cref="MsgStreamSettings.ReadBatchSize"/>; 0 keeps the default.</summary>
+    public int ReadBatchSize { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _bench = new RocksMqBench();
         _bench.CreateChannelAsync(Channel).GetAwaiter().GetResult();
         MsgStreamBench.ProduceTickedAsync(_bench.Mq, Channel, Ticks).GetAwaiter().GetResult();
-        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize);
+        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize, ReadBatchSize);
     }
 
     [GlobalCleanup]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Milvus.Domain.MsgStream.Streams;
 
 namespace Milvus.Benchmarks.MsgStream;
 
@@ -8,9 +9,9 @@ namespace Milvus.Benchmarks.MsgStream;
 /// after the other, so they see the same background load; it prints each one's median wall time and process CPU
 /// time, and the median of the per-round throughput ratios to the first variant (the raw backend).
 /// <list type="bullet">
-/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis]</c>: the consumes of
+/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis] [read batch]</c>: the consumes of
 /// <see cref="MsgStreamConsumeBenchmarks"/> (RocksMQ, the default) or <see cref="RedisMsgStreamConsumeBenchmarks"/>,
-/// with the streams' pack buffer.</item>
+/// with the streams' pack buffer and read batch size (0: the default).</item>
 /// <item><c>msgstream-produce [rounds] [batch] [rocksmq|redis]</c>: <see cref="ProduceCalls"/> produces of one batch
 /// each, as in <see cref="MsgStreamProduceBenchmarks"/> or <see cref="RedisMsgStreamProduceBenchmarks"/>; the Redis
 /// streams are emptied before each variant's turn, outside the timing.</item>
@@ -25,12 +26,12 @@ public static class MsgStreamRounds
 
     public static async Task<int> RunConsumeAsync(string[] args)
     {
-        var (rounds, bufferSize, backend) = (IntArg(args, 0, 15), IntArg(args, 1, 64), args.ElementAtOrDefault(2) ?? "rocksmq");
-        var title = $"MsgStream consume on {backend}, {rounds} interleaved rounds, stream buffer {bufferSize} packs";
+        var (rounds, bufferSize, backend, readBatch) = (IntArg(args, 0, 15), IntArg(args, 1, 64), args.ElementAtOrDefault(2) ?? "rocksmq", IntArg(args, 3, 0));
+        var title = $"MsgStream consume on {backend}, {rounds} interleaved rounds, stream buffer {bufferSize} packs, read batch {(readBatch > 0 ? readBatch : new MsgStreamSettings().ReadBatchSize)}";
         switch (backend)
         {
             case "rocksmq":
-                var rocks = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize };
+                var rocks = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatch };
                 return await RunAsync(title, rounds, rocks.Setup, rocks.Cleanup, null,
                 [
                     ("raw IMqClient consume n=1000", rocks.RawConsume),
@@ -39,7 +40,7 @@ public static class MsgStreamRounds
                     ("TtMsgStream consume", rocks.TtStreamConsume),
                 ]);
             case "redis":
-                var redis = new RedisMsgStreamConsumeBenchmarks { BufferSize = bufferSize };
+                var redis = new RedisMsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatch };
                 return await RunAsync(title, rounds, redis.Setup, redis.Cleanup, null,
                 [
                     ("raw XRANGE walk n=1000", redis.RawRange),
@@ -116,6 +117,7 @@ public static class MsgStreamRounds
         var wall = variants.Select(_ => new List<double>()).ToArray();
         var cpu = variants.Select(_ => new List<double>()).ToArray();
         var gen1 = new int[variants.Length];
+        var pause = variants.Select(_ => new List<double>()).ToArray();
         for (var round = -2; round < rounds; round++)
         {
             for (var v = 0; v < variants.Length; v++)
@@ -124,6 +126,7 @@ public static class MsgStreamRounds
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 var gen1Before = GC.CollectionCount(1);
+                var pauseBefore = GC.GetTotalPauseDuration();
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var started = Stopwatch.GetTimestamp();
                 await variants[v].Run();
@@ -135,6 +138,7 @@ public static class MsgStreamRounds
                     wall[v].Add(elapsed.TotalMilliseconds);
                     cpu[v].Add(cpuUsed.TotalMilliseconds);
                     gen1[v] += GC.CollectionCount(1) - gen1Before;
+                    pause[v].Add((GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds);
                 }
             }
         }
@@ -143,7 +147,7 @@ public static class MsgStreamRounds
         {
             var ratios = Enumerable.Range(0, rounds).Select(r => wall[0][r] / wall[v][r]).ToList();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{variants[v].Name,-32}: wall median {Median(wall[v]),8:0.0} ms, CPU median {Median(cpu[v]),8:0.0} ms, gen1+ GCs per run {(double)gen1[v] / rounds:0.0}, throughput ratio to raw (median of rounds) {Median(ratios):0.00}"));
+                $"{variants[v].Name,-32}: wall median {Median(wall[v]),8:0.0} ms, CPU median {Median(cpu[v]),8:0.0} ms, gen1+ GCs per run {(double)gen1[v] / rounds:0.0}, GC pause median {Median(pause[v]):0.0} ms, throughput ratio to raw (median of rounds) {Median(ratios):0.00}"));
         }
     }
 

@@ -95,6 +95,9 @@ public class RedisMsgStreamConsumeBenchmarks
     /// <summary>The streams' <see cref="MsgStreamSettings.BufferSize"/> (packs the pump may run ahead of the reader).</summary>
     public int BufferSize { get; set; } = 64;
 
+    /// <summary>The streams' <see cref="MsgStreamSettings.ReadBatchSize"/>; 0 keeps the default.</summary>
+    public int ReadBatchSize { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -102,7 +105,7 @@ public class RedisMsgStreamConsumeBenchmarks
         _bench.Reset(Channel);
         MsgStreamBench.ProduceTickedAsync(_bench.Mq, Channel, Ticks).GetAwaiter().GetResult();
         _bench.Db.StreamCreateConsumerGroup(_bench.Mq.StreamKey(Channel), RawGroup, "0-0", createStream: false);
-        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize);
+        _factory = MsgStreamBench.Factory(_bench.Mq, BufferSize, ReadBatchSize);
     }
 
     [GlobalCleanup]
