@@ -267,6 +267,36 @@ public abstract class MsgStreamContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<MsgStreamException>(() => consumer.AsProducerAsync(Channels(1)));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AStreamWhoseReaderTakesNothingReadsOnlyABoundedWayAhead(bool tt)
+    {
+        // Buffer one pack, read ten messages a time: the stream may hold one pack in its buffer, one that its pump
+        // waits to write, one batch in the reader's buffer and one that the reader waits to hand over.
+        const int batch = 10;
+        var channels = Channels(1);
+        await _mq.CreateChannelAsync(channels[0]);
+        var msgs = Enumerable.Range(1, 200).Select(i => (TsMsg)Data((ulong)i, channel: 0)).ToList();
+        for (var i = 0; i < msgs.Count; i += batch)
+        {
+            await _mq.ProduceAsync(channels[0], [.. msgs.Skip(i).Take(batch).Append(Tick((ulong)(i + batch))).Select(m => (ReadOnlyMemory<byte>)m.Marshal())]);
+        }
+        var counting = new CountingMqClient(_mq);
+        var factory = new MsgStreamFactory(counting, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(BufferSize: 1, ReadBatchSize: batch));
+        var consumer = Track(tt ? factory.NewTtMsgStream() : factory.NewMsgStream());
+        await consumer.AsConsumerAsync(channels, Name("sub"), MqStartPosition.Earliest);
+        consumer.Start();
+
+        var bound = tt ? 5 * batch : 4 * batch;
+        await Milvus.Tests.MsgStream.Api.MsgStreamApiClient.WaitUntilAsync(() => counting.Consumed >= 3 * batch, "the stream reads ahead");
+        Assert.InRange(counting.Consumed, 3 * batch, bound);
+
+        var first = await consumer.ConsumeAsync(Patience);
+        Assert.NotNull(first);
+        Assert.InRange(counting.Consumed, 3 * batch, bound + batch);
+    }
+
     [Fact]
     public async Task BytesThatAreNotAMessageFailTheStreamWithTheUnmarshalError()
     {
