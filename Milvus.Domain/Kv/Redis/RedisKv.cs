@@ -53,6 +53,15 @@ public sealed class RedisKv : TxnKvBase
         return 0
         """;
 
+    // The write script for one saved pair, the hot path: KEYS as above, ARGV[1] the key, ARGV[2] the value.
+    private const string SaveScript = """
+        if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+          redis.call('ZADD', KEYS[2], 0, ARGV[1])
+          redis.call('INCR', KEYS[3])
+        end
+        return 0
+        """;
+
     // KEYS[1] the values hash, KEYS[2] the index; ARGV[1], ARGV[2] a lex range. Returns { keys, values }.
     private const string LoadRangeScript = """
         local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2])
@@ -67,6 +76,7 @@ public sealed class RedisKv : TxnKvBase
         """;
 
     private static readonly byte[] WriteScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
+    private static readonly byte[] SaveScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(SaveScript));
     private static readonly byte[] LoadRangeScriptSha = SHA1.HashData(Encoding.UTF8.GetBytes(LoadRangeScript));
 
     /// <summary>How many optimistic reads a prefix load tries before it falls back to the atomic script.</summary>
@@ -229,7 +239,7 @@ public sealed class RedisKv : TxnKvBase
     {
         KvGuard.Key(key);
         ArgumentNullException.ThrowIfNull(value);
-        return WriteAsync([0, 0, key, value], cancellationToken);
+        return WriteAsync(SaveScript, SaveScriptSha, [key, value], cancellationToken);
     }
 
     public override Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default)
@@ -238,7 +248,7 @@ public sealed class RedisKv : TxnKvBase
         var args = new List<RedisValue>(2 + removals.Count + (2 * saves.Count)) { 0, removals.Count };
         args.AddRange(removals.Select(k => (RedisValue)k));
         AddSaves(args, saves);
-        return WriteAsync([.. args], cancellationToken);
+        return WriteAsync(WriteScript, WriteScriptSha, [.. args], cancellationToken);
     }
 
     public override Task MultiSaveAndRemoveWithPrefixAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removalPrefixes, CancellationToken cancellationToken = default)
@@ -254,7 +264,7 @@ public sealed class RedisKv : TxnKvBase
         }
         args.Add(0);
         AddSaves(args, saves);
-        return WriteAsync([.. args], cancellationToken);
+        return WriteAsync(WriteScript, WriteScriptSha, [.. args], cancellationToken);
     }
 
     public override async ValueTask DisposeAsync()
@@ -305,12 +315,12 @@ public sealed class RedisKv : TxnKvBase
         return end;
     }
 
-    private async Task WriteAsync(RedisValue[] args, CancellationToken cancellationToken)
+    private async Task WriteAsync(string script, byte[] sha, RedisValue[] args, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            await EvaluateAsync(WriteScript, WriteScriptSha, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await EvaluateAsync(script, sha, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnavailable(e))
         {
