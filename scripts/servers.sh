@@ -30,7 +30,8 @@ servers_install() {
     servers_as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
   fi
   local s3dir="$SERVERS_TOOLS_DIR/s3rver"
-  if [ ! -f "$s3dir/node_modules/s3rver/package.json" ] || \
+  # An install that was cut short (Ctrl-C during npm) lacks the entry point: it is installed again.
+  if [ ! -f "$s3dir/node_modules/s3rver/package.json" ] || [ ! -f "$s3dir/node_modules/s3rver/bin/s3rver.js" ] || \
      ! grep -q "\"version\": \"$S3RVER_VERSION\"" "$s3dir/node_modules/s3rver/package.json"; then
     servers_log "installing s3rver@$S3RVER_VERSION with npm"
     mkdir -p "$s3dir"
