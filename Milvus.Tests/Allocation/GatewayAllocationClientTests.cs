@@ -63,7 +63,8 @@ public sealed class GatewayAllocationClientTests(GatewayAllocationClientTests.Fi
     public async Task AGatewayWhoseOracleIsNotReadyRaisesAnUnavailableError()
     {
         var kv = new FaultyKv { FailLoads = true };
-        using var broken = new GatewayFactory().WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
+        using var gateway = new GatewayFactory();
+        using var broken = gateway.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
         var client = new GatewayAllocationClient(broken.CreateClient());
 
         var error = await Assert.ThrowsAsync<GatewayAllocationException>(() => client.AllocAsync(1).AsTask());
