@@ -30,7 +30,8 @@ servers_install() {
     servers_as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
   fi
   local s3dir="$SERVERS_TOOLS_DIR/s3rver"
-  if [ ! -f "$s3dir/node_modules/s3rver/package.json" ] || \
+  # An install that was cut short (Ctrl-C during npm) lacks the entry point: it is installed again.
+  if [ ! -f "$s3dir/node_modules/s3rver/package.json" ] || [ ! -f "$s3dir/node_modules/s3rver/bin/s3rver.js" ] || \
      ! grep -q "\"version\": \"$S3RVER_VERSION\"" "$s3dir/node_modules/s3rver/package.json"; then
     servers_log "installing s3rver@$S3RVER_VERSION with npm"
     mkdir -p "$s3dir"
@@ -39,11 +40,12 @@ servers_install() {
   node "$SERVERS_REPO_ROOT/scripts/patch-s3rver.js" "$s3dir/node_modules/s3rver" >/dev/null
 }
 
-# Prints a TCP port that nothing listens on at 127.0.0.1.
+# Prints a TCP port that nothing listens on at 127.0.0.1, below the kernel's ephemeral range (32768-60999), so
+# that no outgoing connection takes it before the server binds it (as Milvus.Tests' LoopbackPorts does).
 servers_free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$(( (RANDOM % 20000) + 30000 ))
+    port=$(( (RANDOM % 12000) + 20000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

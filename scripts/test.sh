@@ -10,12 +10,24 @@ cd "$repo_root"
 source "$repo_root/scripts/servers.sh"
 
 results_dir="$(mktemp -d "${TMPDIR:-/tmp}/milvus-test-results.XXXXXX")"
+test_pid=""
+# Stops, in order: `dotnet test` with everything it started and anything of that left running (test host, gateway
+# processes, private servers, Chromium: they share its process group), then the servers, then the results. Runs on
+# every exit: success, failure, Ctrl-C, SIGTERM.
 cleanup() {
+  if [ -n "$test_pid" ] && kill -0 -- "-$test_pid" 2>/dev/null; then
+    echo "[test] stopping what dotnet test started and left running" >&2
+    kill -TERM -- "-$test_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 -- "-$test_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$test_pid" 2>/dev/null || true
+  fi
   servers_stop
   rm -rf "$results_dir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# A signal ends the wait below at once (bash would run the trap only after a foreground command had finished).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The Swagger UI test drives Debian's chromium, headless.
 if ! command -v chromium >/dev/null 2>&1; then
@@ -30,9 +42,13 @@ servers_start
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 status=0
-dotnet test "$repo_root/Milvus.sln" -c Release \
+# In a process group of its own (setsid), so that cleanup can stop it with all it started, and in the background,
+# so that a signal to this script is handled at once.
+setsid dotnet test "$repo_root/Milvus.sln" -c Release \
   --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" \
-  --results-directory "$results_dir" "$@" </dev/null || status=$?
+  --results-directory "$results_dir" "$@" </dev/null &
+test_pid=$!
+wait "$test_pid" || status=$?
 
 # One closing line that any reader understands: N passed, N failed.
 passed=0; failed=0; skipped=0

@@ -7,7 +7,7 @@ namespace Milvus.Tests.Allocation;
 
 public sealed class AllocatorTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_000));
     private readonly MemoryKv _kv = new();

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Milvus.Domain;
@@ -8,6 +7,7 @@ using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;
 using Milvus.Tests.Api;
+using Milvus.Tests.Infrastructure;
 using Milvus.Tests.Tso;
 
 namespace Milvus.Tests.Allocation;
@@ -63,7 +63,8 @@ public sealed class GatewayAllocationClientTests(GatewayAllocationClientTests.Fi
     public async Task AGatewayWhoseOracleIsNotReadyRaisesAnUnavailableError()
     {
         var kv = new FaultyKv { FailLoads = true };
-        using var broken = new GatewayFactory().WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
+        using var gateway = new GatewayFactory();
+        using var broken = gateway.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
         var client = new GatewayAllocationClient(broken.CreateClient());
 
         var error = await Assert.ThrowsAsync<GatewayAllocationException>(() => client.AllocAsync(1).AsTask());
@@ -76,10 +77,7 @@ public sealed class GatewayAllocationClientTests(GatewayAllocationClientTests.Fi
     [Fact]
     public async Task AGatewayThatCannotBeReachedRaisesAnUnavailableError()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = LoopbackPorts.Unused();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         var error = await Assert.ThrowsAsync<GatewayAllocationException>(() => ((IIdAllocator)new GatewayAllocationClient(http)).AllocOneAsync().AsTask());

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Milvus.Tests.Infrastructure;
 
 namespace Milvus.Tests.Api;
@@ -32,6 +33,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(_settings));
     }
+
+    /// <summary>Starts the host so that disposing this factory stops it once and returns when it is gone.</summary>
+    protected override IHost CreateHost(IHostBuilder builder) => SingleShutdownHost.Create(builder, base.CreateHost);
 
     protected override void Dispose(bool disposing)
     {

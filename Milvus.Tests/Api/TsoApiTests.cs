@@ -157,7 +157,8 @@ public sealed class TsoApiTests(TsoApiTests.Fixture fixture) : IClassFixture<Tso
     public async Task WhenTheMetaStoreCannotBeReadTheTsoAnswers503AndTheComponentIsAbnormal()
     {
         var kv = new FaultyKv { FailLoads = true };
-        using var broken = new GatewayFactory().WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
+        using var gateway = new GatewayFactory();
+        using var broken = gateway.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ITxnKv>(kv)));
         using var client = broken.CreateClient();
 
         var tso = await client.PostAsJsonAsync("/api/v1/tso", new { count = 1 });

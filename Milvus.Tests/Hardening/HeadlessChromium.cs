@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -10,18 +9,23 @@ namespace Milvus.Tests.Hardening;
 
 /// <summary>
 /// Debian's <c>chromium</c>, headless, opened on one page and driven over the DevTools protocol with a plain
-/// <see cref="ClientWebSocket"/>. <c>scripts/test.sh</c> installs it; <c>MILVUS_TEST_CHROMIUM</c> names another
+/// <see cref="ClientWebSocket"/>. It starts on a blank page and navigates once connected, so that the page's load
+/// is an event it sees, and a script never runs in a document that a navigation then replaces. <c>scripts/test.sh</c> installs it; <c>MILVUS_TEST_CHROMIUM</c> names another
 /// binary. A missing browser fails the test that needs it.
 /// </summary>
 public sealed partial class HeadlessChromium : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Bounds the page's load; generous, as a loaded machine is slow and it only bounds a failing test.</summary>
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(120);
+
     private readonly Process _process;
     private readonly TempDirectory _profile;
     private readonly ClientWebSocket _socket = new();
     private Task _drainError = Task.CompletedTask;
     private Task _drainOutput = Task.CompletedTask;
+    private readonly HashSet<string> _events = [];
     private int _nextId;
 
     private HeadlessChromium(Process process, TempDirectory profile)
@@ -30,7 +34,7 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
         _profile = profile;
     }
 
-    /// <summary>Starts the browser on <paramref name="url"/> and connects to that page.</summary>
+    /// <summary>Starts the browser, connects to its page and loads <paramref name="url"/> in it.</summary>
     public static async Task<HeadlessChromium> OpenAsync(Uri url, CancellationToken cancellationToken = default)
     {
         var binary = Environment.GetEnvironmentVariable("MILVUS_TEST_CHROMIUM") is { Length: > 0 } configured ? configured : "chromium";
@@ -44,8 +48,11 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
         foreach (var argument in new[]
         {
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            // Chromium may lower the CPU priority (nice) of a renderer it deems in the background and throttle its
+            // timers; on a loaded machine the page would then render many times slower. Automation wants neither.
+            "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", $"--user-data-dir={profile.Path}",
-            url.ToString(),
+            "about:blank",
         })
         {
             info.ArgumentList.Add(argument);
@@ -64,6 +71,7 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
         try
         {
             await browser.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            await browser.NavigateAsync(url, cancellationToken).ConfigureAwait(false);
             return browser;
         }
         catch
@@ -73,38 +81,27 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Evaluates an async JavaScript expression in the page and returns its (string) value. An evaluation that
-    /// the page's first navigation interrupts is tried again until <paramref name="timeout"/>.
-    /// </summary>
+    /// <summary>Evaluates an async JavaScript expression in the page and returns its (string) value.</summary>
     public async Task<string> EvaluateAsync(string expression, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        while (true)
+        var reply = await SendAsync("Runtime.evaluate", new JsonObject
         {
-            var reply = await SendAsync("Runtime.evaluate", new JsonObject
-            {
-                ["expression"] = expression,
-                ["awaitPromise"] = true,
-                ["returnByValue"] = true,
-            }, deadline.Token).ConfigureAwait(false);
-            var result = reply["result"];
-            if (result?["exceptionDetails"] is { } exception)
-            {
-                throw new InvalidOperationException($"The page threw: {exception.ToJsonString()}");
-            }
-            if (reply["error"] is { } error)
-            {
-                // The initial blank document is replaced while the script runs: run it again in the new one.
-                if (error["message"]?.GetValue<string>() is { } message && message.Contains("context", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-                throw new InvalidOperationException($"DevTools error: {error.ToJsonString()}");
-            }
-            return result?["result"]?["value"]?.ToString() ?? "";
+            ["expression"] = expression,
+            ["awaitPromise"] = true,
+            ["returnByValue"] = true,
+        }, deadline.Token).ConfigureAwait(false);
+        var result = reply["result"];
+        if (result?["exceptionDetails"] is { } exception)
+        {
+            throw new InvalidOperationException($"The page threw: {exception.ToJsonString()}");
         }
+        if (reply["error"] is { } error)
+        {
+            throw new InvalidOperationException($"DevTools error: {error.ToJsonString()}");
+        }
+        return result?["result"]?["value"]?.ToString() ?? "";
     }
 
     public async ValueTask DisposeAsync()
@@ -138,30 +135,77 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
         _drainError = DrainAsync(_process.StandardError);
         _drainOutput = DrainAsync(_process.StandardOutput);
 
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{browserSocket.Authority}/") };
-        Uri? pageSocket = null;
-        while (pageSocket is null)
+        // The browser reports every target, the page among them, as soon as discovery is on: no polling.
+        string? pageId = null;
+        using (var browser = new ClientWebSocket())
         {
-            var targets = await http.GetFromJsonAsync<JsonArray>("json/list", timeout.Token).ConfigureAwait(false);
-            var page = targets?.FirstOrDefault(t => t?["type"]?.GetValue<string>() == "page");
-            if (page?["webSocketDebuggerUrl"]?.GetValue<string>() is { } address)
+            await browser.ConnectAsync(browserSocket, timeout.Token).ConfigureAwait(false);
+            await SendCommandAsync(browser, 1, "Target.setDiscoverTargets", new JsonObject { ["discover"] = true }, timeout.Token).ConfigureAwait(false);
+            while (pageId is null)
             {
-                pageSocket = new Uri(address);
-            }
-            else
-            {
-                // The page target appears a moment after the browser listens: wait for the browser's next answer.
-                await Task.Yield();
+                var message = await ReceiveAsync(browser, timeout.Token).ConfigureAwait(false);
+                if (message["params"]?["targetInfo"] is JsonObject target && target["type"]?.GetValue<string>() == "page")
+                {
+                    pageId = target["targetId"]?.GetValue<string>();
+                }
             }
         }
+        var pageSocket = new Uri($"ws://{browserSocket.Authority}/devtools/page/{pageId}");
         await _socket.ConnectAsync(pageSocket, timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads <paramref name="url"/> in the page and waits for its load event.</summary>
+    private async Task NavigateAsync(Uri url, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(LoadTimeout);
+        // Page events are sent only once enabled, so enabling before navigating cannot miss the load.
+        await SendAsync("Page.enable", [], timeout.Token).ConfigureAwait(false);
+        var reply = await SendAsync("Page.navigate", new JsonObject { ["url"] = url.ToString() }, timeout.Token).ConfigureAwait(false);
+        if ((reply["error"] ?? reply["result"]?["errorText"]) is { } error)
+        {
+            throw new InvalidOperationException($"Chromium could not load {url}: {error.ToJsonString()}");
+        }
+        while (!_events.Contains("Page.loadEventFired"))
+        {
+            Note(await ReceiveAsync(_socket, timeout.Token).ConfigureAwait(false));
+        }
     }
 
     private async Task<JsonObject> SendAsync(string method, JsonObject parameters, CancellationToken cancellationToken)
     {
         var id = ++_nextId;
+        await SendCommandAsync(_socket, id, method, parameters, cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            // Events (no id) are noted and stale replies skipped; the reply to this command carries its id.
+            var reply = await ReceiveAsync(_socket, cancellationToken).ConfigureAwait(false);
+            if (reply["id"]?.GetValue<int>() == id)
+            {
+                return reply;
+            }
+            Note(reply);
+        }
+    }
+
+    private static async Task SendCommandAsync(ClientWebSocket socket, int id, string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
         var command = new JsonObject { ["id"] = id, ["method"] = method, ["params"] = parameters };
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(command.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+        await socket.SendAsync(Encoding.UTF8.GetBytes(command.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remembers which events the page has sent.</summary>
+    private void Note(JsonObject message)
+    {
+        if (message["method"]?.GetValue<string>() is { } method)
+        {
+            _events.Add(method);
+        }
+    }
+
+    /// <summary>The next DevTools message (a reply or an event) on <paramref name="socket"/>.</summary>
+    private static async Task<JsonObject> ReceiveAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
         var buffer = new byte[64 * 1024];
         while (true)
         {
@@ -169,7 +213,7 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
             WebSocketReceiveResult received;
             do
             {
-                received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                received = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
                     throw new InvalidOperationException("Chromium closed the DevTools connection.");
@@ -177,10 +221,9 @@ public sealed partial class HeadlessChromium : IAsyncDisposable
                 message.Write(buffer, 0, received.Count);
             }
             while (!received.EndOfMessage);
-            // Events (no id) and stale replies are skipped; the reply to this command carries its id.
-            if (JsonNode.Parse(message.ToArray()) is JsonObject reply && reply["id"]?.GetValue<int>() == id)
+            if (JsonNode.Parse(message.ToArray()) is JsonObject parsed)
             {
-                return reply;
+                return parsed;
             }
         }
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Milvus.Tests.Infrastructure;
@@ -69,7 +68,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             throw new InvalidOperationException("The gateway is already running.");
         }
         var dll = await Binary.Value.ConfigureAwait(false);
-        var port = FreePort();
+        var port = LoopbackPorts.Unused();
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         var info = new ProcessStartInfo("dotnet")
         {
@@ -172,13 +171,6 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The Milvus.Api build output of the tests' configuration, or a fresh publish when it is missing.</summary>

@@ -37,7 +37,7 @@ public sealed class PrivateEtcd : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private static string PeerUrl() => $"http://127.0.0.1:{PrivateServer.FreePort().ToString(CultureInfo.InvariantCulture)}";
+    private static string PeerUrl() => $"http://127.0.0.1:{LoopbackPorts.Unused().ToString(CultureInfo.InvariantCulture)}";
 
     private static Func<PrivateServer, string[]> Arguments(string peer) => s =>
     [

@@ -24,7 +24,7 @@ public sealed class PrivateServer : IAsyncDisposable
     }
 
     /// <summary>The loopback port the server listens on.</summary>
-    public int Port { get; } = FreePort();
+    public int Port { get; } = LoopbackPorts.Unused();
 
     /// <summary><c>127.0.0.1:PORT</c>.</summary>
     public string Address => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -126,11 +126,4 @@ public sealed class PrivateServer : IAsyncDisposable
             ? value
             : throw new InvalidOperationException($"{variable} is not set. Run the suite with ./scripts/test.sh.");
 
-    /// <summary>A loopback port that nothing listens on.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

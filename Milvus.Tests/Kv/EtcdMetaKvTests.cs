@@ -140,10 +140,5 @@ public sealed class EtcdMetaKvTests : MetaKvContractTests
 
     private static string Endpoint(TcpListener listener) => $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int ClosedPort() => LoopbackPorts.Unused();
 }

@@ -34,14 +34,7 @@ internal static class KvTestBackends
     };
 
     /// <summary>A 127.0.0.1 port that nothing listens on.</summary>
-    public static int ClosedPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int ClosedPort() => LoopbackPorts.Unused();
 }
 
 public sealed class MemoryKvContractTests : TxnKvContractTests

@@ -8,7 +8,7 @@ namespace Milvus.Tests.Tso;
 public sealed class TimestampOracleTests
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_000);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly FakeTimeProvider _time = new(Start);
     private readonly FaultyKv _kv = new();

@@ -9,7 +9,7 @@ namespace Milvus.Tests.Tso;
 
 public sealed class TsoComponentTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_000));
     private readonly FaultyKv _kv = new();
