@@ -20,6 +20,8 @@ internal sealed class ChannelReads(IMqClient mq, IReadOnlyList<string> channels,
     private readonly Channel<IReadOnlyList<MqMessage>>?[] _buffers = new Channel<IReadOnlyList<MqMessage>>?[channels.Count];
     private readonly Task?[] _readers = new Task?[channels.Count];
     private readonly bool[] _wanted = new bool[channels.Count];
+    // The pending wait of each channel's buffer, reused by later waits so that an idle channel holds one waiter.
+    private readonly Task<bool>?[] _waits = new Task<bool>?[channels.Count];
     // Stops the readers when the pump is cancelled, and when it ends for any other reason (see DrainAsync).
     private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
     private int _next;
@@ -102,10 +104,16 @@ internal sealed class ChannelReads(IMqClient mq, IReadOnlyList<string> channels,
         var waits = new List<Task<bool>>(_wanted.Length);
         for (var index = 0; index < _wanted.Length; index++)
         {
-            if (_wanted[index])
+            if (!_wanted[index])
             {
-                waits.Add(_buffers[index]!.Reader.WaitToReadAsync(cancellationToken).AsTask());
+                continue;
             }
+            if (_waits[index] is not { IsCompleted: false } pending)
+            {
+                pending = _buffers[index]!.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                _waits[index] = pending;
+            }
+            waits.Add(pending);
         }
         var done = await Task.WhenAny(waits).ConfigureAwait(false);
         // A reader that failed completed its buffer with the error, which surfaces here.
