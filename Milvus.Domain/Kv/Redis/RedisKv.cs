@@ -18,8 +18,9 @@ public sealed class RedisKv : TxnKvBase
 {
     private const string BackendName = "redis";
 
-    // KEYS[1] the values hash, KEYS[2] the index, KEYS[3] the key-set counter. ARGV: the number of prefixes, then a lex range (min, max) per
-    // prefix; the number of single removals, then the keys; then the saved pairs as key, value, key, value...
+    // KEYS[1] the values hash, KEYS[2] the index, KEYS[3] the key-set counter. ARGV: the number of prefixes, then a
+    // lex range (min, max) per prefix; the number of single removals, then the keys; then the saved pairs as key,
+    // value, key, value...
     private const string WriteScript = """
         local values, index = KEYS[1], KEYS[2]
         local changed = false
@@ -169,9 +170,9 @@ public sealed class RedisKv : TxnKvBase
     /// version</c>. Redis runs a connection's commands in order, and every write that adds or removes a key bumps
     /// the counter in the same script. So an unchanged counter proves that the key set did not change between the
     /// two reads, and one <c>HMGET</c> read every value at one moment: the pairs are the store as of that moment,
-    /// even if some values were overwritten in between. When the key set did change, the read is tried again, and after <see cref="OptimisticReads"/> tries it runs the Lua script that
-    /// reads both at once. The script costs Redis a copy of every value into Lua and back, which halved the
-    /// throughput of 100-key loads of 1 KiB values.
+    /// even if some values were overwritten in between. When the key set did change, the read is tried again, and
+    /// after <see cref="OptimisticReads"/> tries it runs the Lua script that reads both at once. The script costs
+    /// Redis a copy of every value into Lua and back, which halved the throughput of 100-key loads of 1 KiB values.
     /// </summary>
     public override async Task<KvPairs> LoadWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
@@ -207,7 +208,7 @@ public sealed class RedisKv : TxnKvBase
             : first.SortedSetRangeByValueAsync(_keys[1], prefix, PrefixEnd(prefix), Exclude.Stop);
         first.Execute();
         var keys = await range.ConfigureAwait(false);
-        await before.ConfigureAwait(false);
+        var version = await before.ConfigureAwait(false);
         if (keys.Length == 0)
         {
             return new KvPairs([], []);
@@ -217,23 +218,11 @@ public sealed class RedisKv : TxnKvBase
         var after = second.StringGetAsync(_keys[2]);
         second.Execute();
         var values = await read.ConfigureAwait(false);
-        return await after.ConfigureAwait(false) == before.Result ? Pairs(keys, values) : null;
+        return await after.ConfigureAwait(false) == version ? Pairs(keys, values) : null;
     }
 
-    private static KvPairs Pairs(RedisValue[] keys, RedisValue[] values)
-    {
-        var keyList = new List<string>(keys.Length);
-        var valueList = new List<string>(values.Length);
-        foreach (var key in keys)
-        {
-            keyList.Add(key!);
-        }
-        foreach (var value in values)
-        {
-            valueList.Add(value!);
-        }
-        return new KvPairs(keyList, valueList);
-    }
+    private static KvPairs Pairs(RedisValue[] keys, RedisValue[] values) =>
+        new(Array.ConvertAll(keys, k => (string)k!), Array.ConvertAll(values, v => (string)v!));
 
     public override Task SaveAsync(string key, string value, CancellationToken cancellationToken = default)
     {
@@ -295,14 +284,9 @@ public sealed class RedisKv : TxnKvBase
         {
             return ("-", "+");
         }
-        var bytes = Encoding.UTF8.GetBytes(prefix);
-        var min = new byte[bytes.Length + 1];
-        min[0] = (byte)'[';
-        bytes.CopyTo(min, 1);
-        var max = new byte[bytes.Length + 2];
-        max[0] = (byte)'(';
-        bytes.CopyTo(max, 1);
-        max[^1] = 0xFF;
+        var end = PrefixEnd(prefix);
+        byte[] min = [(byte)'[', .. end.AsSpan(0, end.Length - 1)];
+        byte[] max = [(byte)'(', .. end];
         return (min, max);
     }
 
