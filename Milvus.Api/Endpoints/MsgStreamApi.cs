@@ -50,7 +50,7 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("ConsumeMsgStream")
-            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
+            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. Each consume acknowledges the answer before it: the subscription is kept in the meta KV, and after a gateway restart it resumes past the last acknowledged answer (so the last answer may come again; 409 if asked with other channels or alignment). 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
         group.MapPost("/seek", Seek)
             .WithValidation<StreamSeekRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -61,7 +61,7 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("DeleteMsgStreamSubscription")
-            .WithSummary("Ends a subscription and destroys its consumer groups; 204, or 404 when unknown.");
+            .WithSummary("Ends a subscription, also one kept from before a restart, and destroys its consumer groups and checkpoint; 204, or 404 when unknown.");
         group.MapGet("/subscribe", Subscribe)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)

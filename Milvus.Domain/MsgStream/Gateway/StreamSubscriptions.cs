@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
 
@@ -59,8 +60,13 @@ public sealed class SubscriptionLimitException(int limit)
 /// <see cref="StreamSubscriptionOptions.SubscriptionIdleSeconds"/> unused, or when its SSE client leaves; its
 /// consumer groups are destroyed then, so a later subscription of the same name starts afresh.
 /// </summary>
+/// <remarks>
+/// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
+/// past the answer before it. A gateway that restarts (or a gateway on the same etcd) reopens the subscription
+/// there, since its consumer groups have moved on by whatever its stream had read ahead.
+/// </remarks>
 public sealed partial class StreamSubscriptions(
-    MsgStreamFactory factory, IMqClient mq, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
+    MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _admission = new(1, 1);
@@ -70,6 +76,10 @@ public sealed partial class StreamSubscriptions(
 
     /// <summary>Whether a subscription named <paramref name="subName"/> is open.</summary>
     public bool Contains(string subName) => _subscriptions.ContainsKey(subName);
+
+    /// <summary>How many packs subscription <paramref name="subName"/> holds read ahead and not yet answered (0 when it is not open).</summary>
+    public int ReadyPacks(string subName) =>
+        _subscriptions.TryGetValue(subName, out var subscription) && subscription.Stream.Chan() is { CanCount: true } reader ? reader.Count : 0;
 
     /// <summary>
     /// The next pack of subscription <paramref name="subName"/>, opening it on <paramref name="channels"/> at
@@ -86,19 +96,24 @@ public sealed partial class StreamSubscriptions(
         await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
             var reader = subscription.Stream.Chan();
             // A ready pack is answered even without a wait; a failed stream's error surfaces through ConsumeAsync.
             var pack = reader.TryRead(out var ready) ? ready
                 : wait > TimeSpan.Zero || reader.Completion.IsCompleted ? await subscription.Stream.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false)
                 : null;
-            if (pack is null || !timeTickAligned)
+            if (pack is not null && timeTickAligned)
             {
-                return pack;
+                var limit = options.Value.MaxMsgsPerConsume;
+                while (pack.Msgs.Count < limit && reader.TryPeek(out var next) && pack.Msgs.Count + next.Msgs.Count <= limit && reader.TryRead(out next))
+                {
+                    pack = Join(pack, next);
+                }
             }
-            var limit = options.Value.MaxMsgsPerConsume;
-            while (pack.Msgs.Count < limit && reader.TryPeek(out var next) && pack.Msgs.Count + next.Msgs.Count <= limit && reader.TryRead(out next))
+            if (pack is not null)
             {
-                pack = Join(pack, next);
+                // Taken off the stream now, so it is owed: acknowledged by the next consume.
+                subscription.Pending = (subscription.Pending ?? subscription.Checkpoint!).Past(pack);
             }
             return pack;
         }
@@ -118,7 +133,9 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="MsgStreamException">A position names a channel the subscription does not read, or a time-ticked one lacks a channel's position.</exception>
     public async Task SeekAsync(string subName, IReadOnlyList<string> channels, IReadOnlyList<MsgPosition> positions, CancellationToken cancellationToken = default)
     {
-        var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned : true;
+        // A new subscription is time-ticked, unless it is one kept from before a restart.
+        var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
+            : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
         var subscription = await GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken).ConfigureAwait(false);
         await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -137,10 +154,13 @@ public sealed partial class StreamSubscriptions(
             }
             await subscription.Stream.DisposeAsync().ConfigureAwait(false);
             var stream = aligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
+            // The channels a plain seek leaves out resume after the last answer (the client asked to move on).
+            var checkpoint = (subscription.Pending ?? subscription.Checkpoint!).SoughtTo(positions);
             try
             {
                 await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
-                await stream.SeekAsync(positions, cancellationToken).ConfigureAwait(false);
+                await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
+                await checkpoint.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
                 stream.Start();
             }
             catch
@@ -151,6 +171,8 @@ public sealed partial class StreamSubscriptions(
                 throw;
             }
             subscription.Stream = stream;
+            subscription.Checkpoint = checkpoint;
+            subscription.Pending = null;
         }
         finally
         {
@@ -181,7 +203,8 @@ public sealed partial class StreamSubscriptions(
     {
         if (!_subscriptions.TryGetValue(subName, out var subscription))
         {
-            throw new SubscriptionNotFoundException(subName);
+            await RemoveKeptAsync(subName, cancellationToken).ConfigureAwait(false);
+            return;
         }
         if (subscription.Streaming)
         {
@@ -217,8 +240,9 @@ public sealed partial class StreamSubscriptions(
     }
 
     /// <summary>
-    /// Closes every subscription's stream, for shutdown: the consumer groups stay, so a restart does not lose a
-    /// subscription's position. Later calls on a closed subscription find nothing ready.
+    /// Closes every subscription's stream, for shutdown: the consumer groups and the checkpoints stay, so that after a
+    /// restart a consume subscription resumes past its last acknowledged answer. Later calls on a closed subscription
+    /// find nothing ready.
     /// </summary>
     public async Task CloseStreamsAsync()
     {
@@ -247,6 +271,39 @@ public sealed partial class StreamSubscriptions(
         EndPositions = next.EndPositions,
     };
 
+    /// <summary>Moves the checkpoint past the last answer, which the call now in the gate acknowledges.</summary>
+    private async Task AcknowledgeAsync(string subName, Subscription subscription, CancellationToken cancellationToken)
+    {
+        if (subscription.Pending is { } pending)
+        {
+            await pending.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
+            subscription.Checkpoint = pending;
+            subscription.Pending = null;
+        }
+    }
+
+    /// <summary>Ends a consume subscription that no gateway has opened since a restart: its groups and its checkpoint.</summary>
+    private async Task RemoveKeptAsync(string subName, CancellationToken cancellationToken)
+    {
+        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_subscriptions.ContainsKey(subName))
+            {
+                throw new SubscriptionConflictException($"Subscription '{subName}' was opened meanwhile; delete it again.");
+            }
+            var kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false)
+                ?? throw new SubscriptionNotFoundException(subName);
+            await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
+            await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName), cancellationToken).ConfigureAwait(false);
+            Log.Ended(logger, subName);
+        }
+        finally
+        {
+            _admission.Release();
+        }
+    }
+
     private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, CancellationToken cancellationToken)
     {
         if (_subscriptions.TryGetValue(subName, out var existing))
@@ -273,10 +330,23 @@ public sealed partial class StreamSubscriptions(
                     throw new MqChannelNotFoundException(channel);
                 }
             }
+            var kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false);
+            if (kept is not null && (streaming || !kept.Reads(channels, timeTickAligned)))
+            {
+                throw new SubscriptionConflictException(
+                    $"Subscription '{subName}' is kept for consume on [{string.Join(", ", kept.Channels)}] with timeTickAligned={kept.TimeTickAligned}; delete it to change it.");
+            }
+            var checkpoint = kept ?? await SubscriptionCheckpoint.StartAsync(mq, channels, timeTickAligned, start, cancellationToken).ConfigureAwait(false);
             var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
             try
             {
                 await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
+                // Also a new subscription's: groups of its name may be left from an earlier one.
+                await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
+                if (!streaming && kept is null)
+                {
+                    await checkpoint.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
+                }
                 stream.Start();
             }
             catch
@@ -284,10 +354,17 @@ public sealed partial class StreamSubscriptions(
                 await stream.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream);
+            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint };
             subscription.Touch(time);
             _subscriptions[subName] = subscription;
-            Log.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
+            if (kept is null)
+            {
+                Log.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
+            }
+            else
+            {
+                Log.Resumed(logger, subName, string.Join(',', channels), timeTickAligned);
+            }
             return subscription;
         }
         finally
@@ -316,16 +393,10 @@ public sealed partial class StreamSubscriptions(
         {
             _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
             await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-            foreach (var channel in subscription.Channels)
+            await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
+            if (!subscription.Streaming)
             {
-                try
-                {
-                    await mq.DestroyConsumerGroupAsync(channel, subName).ConfigureAwait(false);
-                }
-                catch (MqException ex) when (ex is MqChannelNotFoundException or MqGroupNotFoundException)
-                {
-                    // The channel was destroyed, with its groups.
-                }
+                await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName)).ConfigureAwait(false);
             }
             Log.Ended(logger, subName);
         }
@@ -334,6 +405,21 @@ public sealed partial class StreamSubscriptions(
             if (ownsGate)
             {
                 subscription.Gate.Release();
+            }
+        }
+    }
+
+    private async Task DestroyGroupsAsync(string subName, IEnumerable<string> channels)
+    {
+        foreach (var channel in channels)
+        {
+            try
+            {
+                await mq.DestroyConsumerGroupAsync(channel, subName).ConfigureAwait(false);
+            }
+            catch (MqException ex) when (ex is MqChannelNotFoundException or MqGroupNotFoundException)
+            {
+                // The channel was destroyed, with its groups.
             }
         }
     }
@@ -352,6 +438,12 @@ public sealed partial class StreamSubscriptions(
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
+        /// <summary>Where the subscription resumes after a restart (saved in the meta KV, but for SSE).</summary>
+        public SubscriptionCheckpoint? Checkpoint { get; set; }
+
+        /// <summary>The checkpoint past the answers given since, which the next consume acknowledges.</summary>
+        public SubscriptionCheckpoint? Pending { get; set; }
+
         public long LastUsed => Interlocked.Read(ref _lastUsed);
 
         public void Touch(TimeProvider time) => Interlocked.Exchange(ref _lastUsed, time.GetTimestamp());
@@ -367,6 +459,9 @@ public sealed partial class StreamSubscriptions(
 
         [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Subscription {SubName} expired after being idle.")]
         public static partial void Expired(ILogger logger, string subName);
+
+        [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
+        public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
     }
 }
 

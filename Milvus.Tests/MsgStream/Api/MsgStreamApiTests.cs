@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.MsgStream.Streams;
@@ -269,7 +270,7 @@ public sealed class MsgStreamApiTests(MsgStreamApiTests.Fixture fixture) : IClas
         var services = fixture.Factory.Services;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var subscriptions = new StreamSubscriptions(
-            services.GetRequiredService<MsgStreamFactory>(), services.GetRequiredService<IMqClient>(), time,
+            services.GetRequiredService<MsgStreamFactory>(), services.GetRequiredService<IMqClient>(), services.GetRequiredService<ITxnKv>(), time,
             Options.Create(new StreamSubscriptionOptions { SubscriptionIdleSeconds = 60 }), NullLogger<StreamSubscriptions>.Instance);
         var job = new SubscriptionExpiryJob(subscriptions);
         await subscriptions.ConsumeAsync("idle", ["idle-0"], timeTickAligned: true, MqStartPosition.Earliest, TimeSpan.Zero);
