@@ -70,6 +70,8 @@ public sealed partial class StreamSubscriptions(
 {
     private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _admission = new(1, 1);
+    // A kept subscription's idle time counts from this gateway's start at the earliest.
+    private readonly long _startedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>How many subscriptions are open.</summary>
     public int Count => _subscriptions.Count;
@@ -160,7 +162,7 @@ public sealed partial class StreamSubscriptions(
             {
                 await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
                 await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
-                await checkpoint.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
+                checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
                 stream.Start();
             }
             catch
@@ -203,7 +205,7 @@ public sealed partial class StreamSubscriptions(
     {
         if (!_subscriptions.TryGetValue(subName, out var subscription))
         {
-            await RemoveKeptAsync(subName, cancellationToken).ConfigureAwait(false);
+            await RemoveKeptAsync(subName, only: null, cancellationToken).ConfigureAwait(false);
             return;
         }
         if (subscription.Streaming)
@@ -214,7 +216,10 @@ public sealed partial class StreamSubscriptions(
         await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
     }
 
-    /// <summary>Ends every subscription unused for longer than the idle timeout and not in a call; returns how many.</summary>
+    /// <summary>
+    /// Ends every subscription unused for longer than the idle timeout and not in a call, and every kept one that no
+    /// gateway has saved for as long; returns how many.
+    /// </summary>
     public async Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default)
     {
         var idle = TimeSpan.FromSeconds(options.Value.SubscriptionIdleSeconds);
@@ -236,7 +241,7 @@ public sealed partial class StreamSubscriptions(
             Log.Expired(logger, name);
             expired++;
         }
-        return expired;
+        return expired + await ExpireKeptAsync(idle, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -271,19 +276,33 @@ public sealed partial class StreamSubscriptions(
         EndPositions = next.EndPositions,
     };
 
-    /// <summary>Moves the checkpoint past the last answer, which the call now in the gate acknowledges.</summary>
+    /// <summary>
+    /// Moves the checkpoint past the last answer, which the call now in the gate acknowledges; with nothing to
+    /// acknowledge, saves it again once a third of the idle timeout has passed, so that it never looks idle to a sweep
+    /// on another gateway while it is in use here.
+    /// </summary>
     private async Task AcknowledgeAsync(string subName, Subscription subscription, CancellationToken cancellationToken)
     {
         if (subscription.Pending is { } pending)
         {
-            await pending.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
-            subscription.Checkpoint = pending;
+            subscription.Checkpoint = await pending.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
             subscription.Pending = null;
+        }
+        else if (subscription.Checkpoint is { } checkpoint
+            && time.GetUtcNow().ToUnixTimeMilliseconds() - checkpoint.SavedAtMs >= options.Value.SubscriptionIdleSeconds * 1000L / 3)
+        {
+            subscription.Checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Ends a consume subscription that no gateway has opened since a restart: its groups and its checkpoint.</summary>
-    private async Task RemoveKeptAsync(string subName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends a consume subscription that this gateway does not hold open (kept from before a restart): its groups and
+    /// its checkpoint, when <paramref name="only"/> (if given) still holds for the checkpoint read now.
+    /// </summary>
+    /// <returns>Whether it ended.</returns>
+    /// <exception cref="SubscriptionNotFoundException">No checkpoint is kept under that name.</exception>
+    /// <exception cref="SubscriptionConflictException">It was opened here meanwhile.</exception>
+    private async Task<bool> RemoveKeptAsync(string subName, Func<SubscriptionCheckpoint, bool>? only, CancellationToken cancellationToken)
     {
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -294,14 +313,57 @@ public sealed partial class StreamSubscriptions(
             }
             var kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false)
                 ?? throw new SubscriptionNotFoundException(subName);
+            if (only is not null && !only(kept))
+            {
+                return false;
+            }
             await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
             await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName), cancellationToken).ConfigureAwait(false);
             Log.Ended(logger, subName);
+            return true;
         }
         finally
         {
             _admission.Release();
         }
+    }
+
+    /// <summary>
+    /// Ends the kept subscriptions that no gateway has saved for the idle timeout (counted from this gateway's start at
+    /// the earliest), so that an abandoned one does not hold its groups, and with them the queue's retention, for ever.
+    /// </summary>
+    private async Task<int> ExpireKeptAsync(TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var kept = await meta.LoadWithPrefixAsync(SubscriptionCheckpoint.KeyPrefix, cancellationToken).ConfigureAwait(false);
+        var expired = 0;
+        for (var i = 0; i < kept.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = kept.Keys[i][SubscriptionCheckpoint.KeyPrefix.Length..];
+            if (_subscriptions.ContainsKey(name))
+            {
+                continue;
+            }
+            bool Idle(SubscriptionCheckpoint checkpoint) =>
+                time.GetUtcNow().ToUnixTimeMilliseconds() - Math.Max(checkpoint.SavedAtMs, _startedAtMs) >= (long)idle.TotalMilliseconds;
+            try
+            {
+                if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
+                {
+                    Log.Expired(logger, name);
+                    expired++;
+                }
+            }
+            catch (Exception ex) when (ex is SubscriptionConflictException or SubscriptionNotFoundException)
+            {
+                // Opened here, or ended elsewhere, meanwhile.
+            }
+            catch (InvalidOperationException ex)
+            {
+                Log.Unreadable(logger, ex, name);
+            }
+        }
+        return expired;
     }
 
     private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, CancellationToken cancellationToken)
@@ -343,9 +405,10 @@ public sealed partial class StreamSubscriptions(
                 await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
                 // Also a new subscription's: groups of its name may be left from an earlier one.
                 await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
-                if (!streaming && kept is null)
+                if (!streaming)
                 {
-                    await checkpoint.SaveAsync(meta, subName, cancellationToken).ConfigureAwait(false);
+                    // A kept one is saved again too, so that no sweep takes it for idle now that it is open.
+                    checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
                 }
                 stream.Start();
             }
@@ -462,6 +525,9 @@ public sealed partial class StreamSubscriptions(
 
         [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
         public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
+
+        [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
+        public static partial void Unreadable(ILogger logger, Exception exception, string subName);
     }
 }
 

@@ -20,8 +20,10 @@ public sealed record ResumePoint(string ChannelName, long MsgId, ulong Timestamp
 /// gateway's restart (or crash) without skipping what its stream had read ahead but not yet answered. A consume call
 /// acknowledges the answer before it: the checkpoint moves past a pack only when the next consume of the same
 /// subscription arrives, so a restart answers again at most the last pack (at least once, never lost).
+/// <paramref name="SavedAtMs"/> (Unix milliseconds) tells an idle sweep on any gateway how long ago a gateway that
+/// holds the subscription last saved it.
 /// </summary>
-public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAligned, ResumePoint[] Points)
+public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAligned, ResumePoint[] Points, long SavedAtMs = 0)
 {
     /// <summary>Where the subscriptions' checkpoints live in the meta KV.</summary>
     public const string KeyPrefix = "msgstream/subscriptions/";
@@ -118,6 +120,21 @@ public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAlig
         {
             return null;
         }
+        return Parse(subName, json);
+    }
+
+    /// <summary>Saves this as the checkpoint of <paramref name="subName"/>, stamped with the time now; returns what it saved.</summary>
+    public async Task<SubscriptionCheckpoint> SaveAsync(ITxnKv meta, string subName, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var saved = this with { SavedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
+        await meta.SaveAsync(Key(subName), JsonSerializer.Serialize(saved, Json), cancellationToken).ConfigureAwait(false);
+        return saved;
+    }
+
+    /// <summary>Reads a checkpoint saved under <paramref name="subName"/>.</summary>
+    /// <exception cref="InvalidOperationException">The value is not a checkpoint.</exception>
+    public static SubscriptionCheckpoint Parse(string subName, string json)
+    {
         try
         {
             return JsonSerializer.Deserialize<SubscriptionCheckpoint>(json, Json)
@@ -128,10 +145,6 @@ public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAlig
             throw new InvalidOperationException($"The checkpoint of subscription '{subName}' is not readable: {ex.Message}", ex);
         }
     }
-
-    /// <summary>Saves this as the checkpoint of <paramref name="subName"/>.</summary>
-    public Task SaveAsync(ITxnKv meta, string subName, CancellationToken cancellationToken) =>
-        meta.SaveAsync(Key(subName), JsonSerializer.Serialize(this, Json), cancellationToken);
 
     /// <summary>Whether this checkpoint reads <paramref name="channels"/>, in that order, with that alignment.</summary>
     public bool Reads(IReadOnlyList<string> channels, bool timeTickAligned) =>

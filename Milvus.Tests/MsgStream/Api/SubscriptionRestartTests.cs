@@ -1,6 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain.Kv;
+using Milvus.Domain.Mq;
+using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
@@ -87,6 +93,44 @@ public abstract class SubscriptionRestartScenarios : IDisposable
         await GatewayBasicsTests.AssertProblem(again, HttpStatusCode.NotFound);
         // Deleted, so the name starts afresh at the earliest msg.
         Assert.Equal(["r0-a"], Texts(fresh));
+    }
+
+    [Fact]
+    public async Task AKeptSubscriptionThatNoGatewayHoldsExpiresAndOneInUseOnAnotherGatewayDoesNot()
+    {
+        string[] channels = ["sweep-0"];
+        var api = Start();
+        await api.CreateChannelsAsync(channels);
+        var services = _gateway!.Services;
+        var mq = services.GetRequiredService<IMqClient>();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StreamSubscriptions Gateway() => new(
+            services.GetRequiredService<MsgStreamFactory>(), mq, services.GetRequiredService<ITxnKv>(), time,
+            Options.Create(new StreamSubscriptionOptions { SubscriptionIdleSeconds = 60 }), NullLogger<StreamSubscriptions>.Instance);
+        await using (var stopped = Gateway())
+        {
+            // Its gateway stops: the checkpoint and the group stay, and nobody opens them again.
+            await stopped.ConsumeAsync("abandoned", channels, timeTickAligned: true, MqStartPosition.Earliest, TimeSpan.Zero);
+        }
+        await using var holder = Gateway();
+        await using var sweeper = Gateway();
+        await holder.ConsumeAsync("in-use", channels, timeTickAligned: true, MqStartPosition.Earliest, TimeSpan.Zero);
+
+        var sweeps = new List<int>();
+        for (var step = 0; step < 3; step++)
+        {
+            // Used every 25 s, answering nothing (the channel is empty), so only the refresh saves its checkpoint.
+            time.Advance(TimeSpan.FromSeconds(25));
+            await holder.ConsumeAsync("in-use", channels, timeTickAligned: true, MqStartPosition.Earliest, TimeSpan.Zero);
+            sweeps.Add(await sweeper.ExpireIdleAsync());
+        }
+
+        Assert.Equal([0, 0, 1], sweeps);
+        Assert.False(await mq.ConsumerGroupExistsAsync("sweep-0", "abandoned"));
+        Assert.Null(await SubscriptionCheckpoint.LoadAsync(services.GetRequiredService<ITxnKv>(), "abandoned", CancellationToken.None));
+        Assert.True(await mq.ConsumerGroupExistsAsync("sweep-0", "in-use"));
+        Assert.NotNull(await SubscriptionCheckpoint.LoadAsync(services.GetRequiredService<ITxnKv>(), "in-use", CancellationToken.None));
+        Assert.True(holder.Contains("in-use"));
     }
 
     public void Dispose()
