@@ -141,6 +141,7 @@ public class MsgStreamConsumeBenchmarks
 {
     private const int Ticks = 20;
     private const string Channel = "consume";
+    private const int ReadBatch = 256;
 
     private RocksMqBench _bench = null!;
     private readonly UnmarshalDispatcher _dispatcher = new();
@@ -169,6 +170,29 @@ public class MsgStreamConsumeBenchmarks
 
     [Benchmark(Description = "raw consume n=1000 + unmarshal")]
     public Task<int> RawConsumeAndUnmarshal() => MsgStreamBench.DrainGroupAsync(_bench.Mq, Channel, "bench", _dispatcher);
+
+    /// <summary>
+    /// What a stream does for each message, serially on one thread: reads of 256 (the streams' default), the
+    /// header-only decode and the position of each message.
+    /// </summary>
+    [Benchmark(Description = "raw consume n=256 + header decode")]
+    public async Task<int> RawConsumeAndHeaderDecode()
+    {
+        await _bench.Mq.SeekToAsync(Channel, "bench", MqStartPosition.Earliest);
+        var count = 0;
+        for (var batch = await _bench.Mq.ConsumeAsync(Channel, "bench", ReadBatch); batch.Count > 0; batch = await _bench.Mq.ConsumeAsync(Channel, "bench", ReadBatch))
+        {
+            var msgs = new List<TsMsg>(batch.Count);
+            foreach (var message in batch)
+            {
+                var msg = _dispatcher.Unmarshal(message.Payload);
+                msg.Position = new MsgPosition(Channel, message.MsgId, "bench", msg.EndTs);
+                msgs.Add(msg);
+            }
+            count += msgs.Count;
+        }
+        return count;
+    }
 
     [Benchmark(Description = "MsgStream consume")]
     public Task<int> StreamConsume() => MsgStreamBench.ConsumeAsync(_factory.NewMsgStream(), Channel, Ticks * (MsgStreamBench.PerTick + 1));

@@ -9,9 +9,10 @@ namespace Milvus.Benchmarks.MsgStream;
 /// after the other, so they see the same background load; it prints each one's median wall time and process CPU
 /// time, and the median of the per-round throughput ratios to the first variant (the raw backend).
 /// <list type="bullet">
-/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis] [read batch]</c>: the consumes of
+/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis] [read batch] [runs]</c>: the consumes of
 /// <see cref="MsgStreamConsumeBenchmarks"/> (RocksMQ, the default) or <see cref="RedisMsgStreamConsumeBenchmarks"/>,
-/// with the streams' pack buffer and read batch size (0: the default).</item>
+/// with the streams' pack buffer and read batch size (0: the default); each turn runs its variant
+/// <c>runs</c> times in a row (default 1), so that a turn spans the collections its allocations cause.</item>
 /// <item><c>msgstream-produce [rounds] [batch] [rocksmq|redis]</c>: <see cref="ProduceCalls"/> produces of one batch
 /// each, as in <see cref="MsgStreamProduceBenchmarks"/> or <see cref="RedisMsgStreamProduceBenchmarks"/>; the Redis
 /// streams are emptied before each variant's turn, outside the timing.</item>
@@ -26,29 +27,30 @@ public static class MsgStreamRounds
 
     public static async Task<int> RunConsumeAsync(string[] args)
     {
-        var (rounds, bufferSize, backend, readBatch) = (IntArg(args, 0, 15), IntArg(args, 1, 64), args.ElementAtOrDefault(2) ?? "rocksmq", IntArg(args, 3, 0));
-        var title = $"MsgStream consume on {backend}, {rounds} interleaved rounds, stream buffer {bufferSize} packs, read batch {(readBatch > 0 ? readBatch : new MsgStreamSettings().ReadBatchSize)}";
+        var (rounds, bufferSize, backend, readBatch, runs) = (IntArg(args, 0, 15), IntArg(args, 1, 64), args.ElementAtOrDefault(2) ?? "rocksmq", IntArg(args, 3, 0), IntArg(args, 4, 1));
+        var title = $"MsgStream consume on {backend}, {rounds} interleaved rounds of {runs} run(s) each, stream buffer {bufferSize} packs, read batch {(readBatch > 0 ? readBatch : new MsgStreamSettings().ReadBatchSize)}";
         switch (backend)
         {
             case "rocksmq":
                 var rocks = new MsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatch };
                 return await RunAsync(title, rounds, rocks.Setup, rocks.Cleanup, null,
                 [
-                    ("raw IMqClient consume n=1000", rocks.RawConsume),
-                    ("raw consume n=1000 + unmarshal", rocks.RawConsumeAndUnmarshal),
-                    ("MsgStream consume", rocks.StreamConsume),
-                    ("TtMsgStream consume", rocks.TtStreamConsume),
+                    ("raw IMqClient consume n=1000", Runs(rocks.RawConsume, runs)),
+                    ("raw consume n=1000 + unmarshal", Runs(rocks.RawConsumeAndUnmarshal, runs)),
+                    ("raw n=256 + header decode", Runs(rocks.RawConsumeAndHeaderDecode, runs)),
+                    ("MsgStream consume", Runs(rocks.StreamConsume, runs)),
+                    ("TtMsgStream consume", Runs(rocks.TtStreamConsume, runs)),
                 ]);
             case "redis":
                 var redis = new RedisMsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatch };
                 return await RunAsync(title, rounds, redis.Setup, redis.Cleanup, null,
                 [
-                    ("raw XRANGE walk n=1000", redis.RawRange),
-                    ("raw XREADGROUP walk n=1000", redis.RawReadGroup),
-                    ("Redis MQ consume n=1000", redis.MqConsume),
-                    ("Redis MQ consume + unmarshal", redis.MqConsumeAndUnmarshal),
-                    ("MsgStream consume", redis.StreamConsume),
-                    ("TtMsgStream consume", redis.TtStreamConsume),
+                    ("raw XRANGE walk n=1000", Runs(redis.RawRange, runs)),
+                    ("raw XREADGROUP walk n=1000", Runs(redis.RawReadGroup, runs)),
+                    ("Redis MQ consume n=1000", Runs(redis.MqConsume, runs)),
+                    ("Redis MQ consume + unmarshal", Runs(redis.MqConsumeAndUnmarshal, runs)),
+                    ("MsgStream consume", Runs(redis.StreamConsume, runs)),
+                    ("TtMsgStream consume", Runs(redis.TtStreamConsume, runs)),
                 ]);
             default:
                 throw new ArgumentException($"Unknown backend '{backend}': rocksmq or redis.");
@@ -84,6 +86,16 @@ public static class MsgStreamRounds
 
     private static int IntArg(string[] args, int index, int fallback) =>
         args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+
+    private static Func<Task<int>> Runs(Func<Task<int>> consume, int runs) => async () =>
+    {
+        var count = 0;
+        for (var i = 0; i < runs; i++)
+        {
+            count += await consume();
+        }
+        return count;
+    };
 
     private static Func<Task<int>> Repeat(Func<Task> produce) => async () =>
     {
