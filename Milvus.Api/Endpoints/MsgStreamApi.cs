@@ -50,13 +50,13 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("ConsumeMsgStream")
-            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. Each consume acknowledges the answer before it: the subscription is kept in the meta KV, and after a gateway restart it resumes past the last acknowledged answer (so the last answer may come again; 409 if asked with other channels or alignment). 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
+            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. Each consume acknowledges the answer before it: the subscription is kept in the meta KV, and after a gateway restart it resumes past the last acknowledged answer (so the last answer may come again; 409 if asked with other channels or alignment). A client that retries a consume whose answer it lost should seek to the last positions it processed first. 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
         group.MapPost("/seek", Seek)
             .WithValidation<StreamSeekRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("SeekMsgStream")
-            .WithSummary("Resumes subscription subName from the positions (inclusive; a time-ticked one drops msgs up to the positions' timestamp until a tick at or above it); 204.");
+            .WithSummary("Resumes subscription subName from the positions (inclusive; a time-ticked one drops msgs up to the positions' timestamp until a tick at or above it); 204. A failed seek (404 for a msgId no longer stored) changes nothing.");
         group.MapDelete("/subscriptions/{subName}", DeleteSubscription)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)

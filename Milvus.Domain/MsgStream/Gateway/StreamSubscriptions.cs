@@ -62,8 +62,9 @@ public sealed class SubscriptionLimitException(int limit)
 /// </summary>
 /// <remarks>
 /// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
-/// past the answer before it. A gateway that restarts (or a gateway on the same etcd) reopens the subscription
-/// there, since its consumer groups have moved on by whatever its stream had read ahead.
+/// past the answer before it. A gateway that restarts reopens the subscription there, not at its consumer groups,
+/// which have moved on by whatever its stream had read ahead. A subscription belongs to the gateway that holds it
+/// open: two gateways that open the same name share its groups.
 /// </remarks>
 public sealed partial class StreamSubscriptions(
     MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
@@ -94,8 +95,7 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="SubscriptionLimitException">A new subscription would pass the limit.</exception>
     public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, CancellationToken cancellationToken = default)
     {
-        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken).ConfigureAwait(false);
-        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(subName, () => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
         try
         {
             await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
@@ -138,8 +138,8 @@ public sealed partial class StreamSubscriptions(
         // A new subscription is time-ticked, unless it is one kept from before a restart.
         var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
             : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
-        var subscription = await GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken).ConfigureAwait(false);
-        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(subName, () => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var owned = true;
         try
         {
             var names = new HashSet<string>(channels, StringComparer.Ordinal);
@@ -155,31 +155,39 @@ public sealed partial class StreamSubscriptions(
                 throw MsgStreamException.Invalid("A time-ticked subscription needs one seek position for each of its channels.");
             }
             await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-            var stream = aligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
             // The channels a plain seek leaves out resume after the last answer (the client asked to move on).
-            var checkpoint = (subscription.Pending ?? subscription.Checkpoint!).SoughtTo(positions);
+            var current = subscription.Pending ?? subscription.Checkpoint!;
+            var checkpoint = current.SoughtTo(positions);
             try
             {
-                await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
-                await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
+                subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
                 checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-                stream.Start();
             }
             catch
             {
-                // The old stream is closed already: the subscription is gone, and so are its groups.
-                await stream.DisposeAsync().ConfigureAwait(false);
-                await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
+                // A failed seek changes nothing: the subscription goes on from where its answers left it.
+                try
+                {
+                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, current, tolerateMissing: true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception restoreError)
+                {
+                    Log.RestoreFailed(logger, restoreError, subName);
+                    owned = false;
+                    await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
+                }
                 throw;
             }
-            subscription.Stream = stream;
             subscription.Checkpoint = checkpoint;
             subscription.Pending = null;
         }
         finally
         {
-            subscription.Touch(time);
-            subscription.Gate.Release();
+            if (owned)
+            {
+                subscription.Touch(time);
+                subscription.Gate.Release();
+            }
         }
     }
 
@@ -213,6 +221,12 @@ public sealed partial class StreamSubscriptions(
             throw new SubscriptionConflictException($"Subscription '{subName}' is streaming; it ends when its client disconnects.");
         }
         await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (subscription.Ended)
+        {
+            // Ended meanwhile by another call or the idle sweep.
+            subscription.Gate.Release();
+            throw new SubscriptionNotFoundException(subName);
+        }
         await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
     }
 
@@ -232,7 +246,7 @@ public sealed partial class StreamSubscriptions(
             {
                 continue;
             }
-            if (time.GetElapsedTime(subscription.LastUsed, now) < idle)
+            if (subscription.Ended || time.GetElapsedTime(subscription.LastUsed, now) < idle)
             {
                 subscription.Gate.Release();
                 continue;
@@ -311,14 +325,29 @@ public sealed partial class StreamSubscriptions(
             {
                 throw new SubscriptionConflictException($"Subscription '{subName}' was opened meanwhile; delete it again.");
             }
-            var kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false)
-                ?? throw new SubscriptionNotFoundException(subName);
-            if (only is not null && !only(kept))
+            SubscriptionCheckpoint? kept;
+            try
+            {
+                kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SubscriptionNotFoundException(subName);
+            }
+            catch (SubscriptionCheckpointUnreadableException ex) when (only is null)
+            {
+                // Deleted on request all the same; its groups are unknown, so they stay.
+                Log.Unreadable(logger, ex, subName);
+                kept = null;
+            }
+            if (kept is not null && only is not null && !only(kept))
             {
                 return false;
             }
-            await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
+            // The key first: a crash between the two then leaves groups that nothing resumes, not a checkpoint
+            // whose groups are gone.
             await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName), cancellationToken).ConfigureAwait(false);
+            if (kept is not null)
+            {
+                await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
+            }
             Log.Ended(logger, subName);
             return true;
         }
@@ -358,7 +387,7 @@ public sealed partial class StreamSubscriptions(
             {
                 // Opened here, or ended elsewhere, meanwhile.
             }
-            catch (InvalidOperationException ex)
+            catch (SubscriptionCheckpointUnreadableException ex)
             {
                 Log.Unreadable(logger, ex, name);
             }
@@ -370,6 +399,9 @@ public sealed partial class StreamSubscriptions(
     {
         if (_subscriptions.TryGetValue(subName, out var existing))
         {
+            // Touched before the caller waits for its gate, so that the idle sweep, which looks again once it holds
+            // the gate, leaves a subscription that a call is about to use.
+            existing.Touch(time);
             return Check(existing, subName, channels, timeTickAligned);
         }
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -399,23 +431,20 @@ public sealed partial class StreamSubscriptions(
                     $"Subscription '{subName}' is kept for consume on [{string.Join(", ", kept.Channels)}] with timeTickAligned={kept.TimeTickAligned}; delete it to change it.");
             }
             var checkpoint = kept ?? await SubscriptionCheckpoint.StartAsync(mq, channels, timeTickAligned, start, cancellationToken).ConfigureAwait(false);
-            var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
-            try
+            // Also a new subscription's groups are moved: groups of its name may be left from an earlier one.
+            var stream = await OpenStreamAsync(subName, channels, timeTickAligned, start, checkpoint, tolerateMissing: kept is not null, cancellationToken).ConfigureAwait(false);
+            if (!streaming)
             {
-                await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
-                // Also a new subscription's: groups of its name may be left from an earlier one.
-                await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
-                if (!streaming)
+                try
                 {
                     // A kept one is saved again too, so that no sweep takes it for idle now that it is open.
                     checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
                 }
-                stream.Start();
-            }
-            catch
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-                throw;
+                catch
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
             }
             var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint };
             subscription.Touch(time);
@@ -450,18 +479,78 @@ public sealed partial class StreamSubscriptions(
         return existing;
     }
 
+    /// <summary>
+    /// Waits for the gate of subscription <paramref name="subName"/>, opened or found by <paramref name="open"/>; when
+    /// the one it waited for ended meanwhile (deleted, expired), opens it afresh.
+    /// </summary>
+    private static async Task<Subscription> EnterAsync(string subName, Func<Task<Subscription>> open, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var subscription = await open().ConfigureAwait(false);
+            await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!subscription.Ended)
+            {
+                return subscription;
+            }
+            subscription.Gate.Release();
+        }
+    }
+
+    /// <summary>A started stream of subscription <paramref name="subName"/> whose groups are at <paramref name="checkpoint"/>.</summary>
+    private async Task<IMsgStream> OpenStreamAsync(
+        string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, SubscriptionCheckpoint checkpoint, bool tolerateMissing, CancellationToken cancellationToken)
+    {
+        var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
+        try
+        {
+            await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
+            if (tolerateMissing)
+            {
+                var stored = await checkpoint.StoredAsync(mq, subName, cancellationToken).ConfigureAwait(false);
+                if (!ReferenceEquals(stored, checkpoint))
+                {
+                    Log.CheckpointTrimmed(logger, subName);
+                }
+                checkpoint = stored;
+            }
+            await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
+            stream.Start();
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends a subscription: out of the table, its stream closed, its checkpoint and groups gone. Runs under the
+    /// admission lock, so that no open of the same name reads the checkpoint while it goes.
+    /// </summary>
     private async Task EndAsync(string subName, Subscription subscription, bool ownsGate)
     {
         try
         {
-            _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
-            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-            await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
-            if (!subscription.Streaming)
+            await _admission.WaitAsync().ConfigureAwait(false);
+            try
             {
-                await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName)).ConfigureAwait(false);
+                subscription.Ended = true;
+                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
+                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+                if (!subscription.Streaming)
+                {
+                    // The key first: a crash between the two then leaves groups that nothing resumes.
+                    await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName)).ConfigureAwait(false);
+                }
+                await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
+                Log.Ended(logger, subName);
             }
-            Log.Ended(logger, subName);
+            finally
+            {
+                _admission.Release();
+            }
         }
         finally
         {
@@ -507,6 +596,9 @@ public sealed partial class StreamSubscriptions(
         /// <summary>The checkpoint past the answers given since, which the next consume acknowledges.</summary>
         public SubscriptionCheckpoint? Pending { get; set; }
 
+        /// <summary>Set, under the gate, once the subscription has ended: a call that waited for the gate opens anew.</summary>
+        public bool Ended { get; set; }
+
         public long LastUsed => Interlocked.Read(ref _lastUsed);
 
         public void Touch(TimeProvider time) => Interlocked.Exchange(ref _lastUsed, time.GetTimestamp());
@@ -525,6 +617,12 @@ public sealed partial class StreamSubscriptions(
 
         [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
         public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
+
+        [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Subscription {SubName}'s checkpoint names messages the queue no longer stores (retention trimmed them); those channels resume at their earliest stored message.")]
+        public static partial void CheckpointTrimmed(ILogger logger, string subName);
+
+        [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Subscription {SubName} could not go on from its checkpoint after a failed seek, so it ended.")]
+        public static partial void RestoreFailed(ILogger logger, Exception exception, string subName);
 
         [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
         public static partial void Unreadable(ILogger logger, Exception exception, string subName);

@@ -108,6 +108,34 @@ public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAlig
             ? new ResumePoint(p.ChannelName, at.MsgId, at.Timestamp, after) : p) };
     }
 
+    /// <summary>
+    /// This checkpoint with every point whose message the queue no longer stores (retention trimmed it) moved to the
+    /// channel's earliest stored message: all that is left there came after it. A time-ticked point keeps its tick,
+    /// so that what was answered before stays dropped. Returns this instance when every message is stored.
+    /// </summary>
+    public async Task<SubscriptionCheckpoint> StoredAsync(IMqClient mq, string group, CancellationToken cancellationToken)
+    {
+        ResumePoint[]? moved = null;
+        for (var i = 0; i < Points.Length; i++)
+        {
+            var point = Points[i];
+            if (point.MsgId <= 0)
+            {
+                continue;
+            }
+            try
+            {
+                await mq.SeekAsync(point.ChannelName, group, point.MsgId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MqMsgIdNotFoundException)
+            {
+                moved ??= [.. Points];
+                moved[i] = point with { MsgId = 0, After = false };
+            }
+        }
+        return moved is null ? this : this with { Points = moved };
+    }
+
     /// <summary>Loads the checkpoint of <paramref name="subName"/>, or null when it has none.</summary>
     public static async Task<SubscriptionCheckpoint?> LoadAsync(ITxnKv meta, string subName, CancellationToken cancellationToken)
     {
@@ -132,21 +160,36 @@ public sealed record SubscriptionCheckpoint(string[] Channels, bool TimeTickAlig
     }
 
     /// <summary>Reads a checkpoint saved under <paramref name="subName"/>.</summary>
-    /// <exception cref="InvalidOperationException">The value is not a checkpoint.</exception>
+    /// <exception cref="SubscriptionCheckpointUnreadableException">The value is not a checkpoint.</exception>
     public static SubscriptionCheckpoint Parse(string subName, string json)
     {
+        SubscriptionCheckpoint? checkpoint;
         try
         {
-            return JsonSerializer.Deserialize<SubscriptionCheckpoint>(json, Json)
-                ?? throw new InvalidOperationException($"The checkpoint of subscription '{subName}' is empty.");
+            checkpoint = JsonSerializer.Deserialize<SubscriptionCheckpoint>(json, Json);
         }
         catch (JsonException ex)
         {
-            throw new InvalidOperationException($"The checkpoint of subscription '{subName}' is not readable: {ex.Message}", ex);
+            throw new SubscriptionCheckpointUnreadableException(subName, ex.Message, ex);
         }
+        if (checkpoint is not { Channels: { Length: > 0 } channels, Points: { } points }
+            || points.Length != channels.Length
+            || !channels.All(MqNames.IsValid)
+            || !points.Select(p => p?.ChannelName).SequenceEqual(channels))
+        {
+            throw new SubscriptionCheckpointUnreadableException(subName, "it does not name its channels and a resume point for each", null);
+        }
+        return checkpoint;
     }
 
     /// <summary>Whether this checkpoint reads <paramref name="channels"/>, in that order, with that alignment.</summary>
     public bool Reads(IReadOnlyList<string> channels, bool timeTickAligned) =>
         TimeTickAligned == timeTickAligned && Channels.SequenceEqual(channels, StringComparer.Ordinal);
+}
+
+/// <summary>A kept subscription's checkpoint is not readable (409: delete the subscription, which removes it).</summary>
+public sealed class SubscriptionCheckpointUnreadableException(string subName, string problem, Exception? inner)
+    : Exception($"Subscription '{subName}' is kept with a checkpoint that is not readable ({problem}); delete the subscription to start it afresh.", inner), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.Conflict;
 }

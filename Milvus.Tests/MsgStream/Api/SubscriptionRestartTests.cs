@@ -37,6 +37,11 @@ public abstract class SubscriptionRestartScenarios : IDisposable
         var sub = $"restart-{tag}";
         var api = Start();
         await api.CreateChannelsAsync(channels);
+        if (timeTickAligned)
+        {
+            // Read before tick 50 but due at 120: the first pack's end position on channel 0 points at it, unsolved.
+            await api.ProduceAsync(channels, [Msg("r1-early", 0, 120)]);
+        }
         await ProduceRoundAsync(api, channels, 0, timeTickAligned);
         var first = await api.ConsumeUntilAsync(channels, sub, msgs => msgs.Count >= 2, timeTickAligned);
         // Nothing is ready, so this answers nothing and acknowledges round 0.
@@ -57,7 +62,7 @@ public abstract class SubscriptionRestartScenarios : IDisposable
 
         Assert.Empty(acknowledging.Msgs);
         Assert.Equal(["r0-a", "r0-b"], Texts(first));
-        Assert.Equal(["r1-a", "r1-b"], Texts(unacknowledged));
+        Assert.Equal(timeTickAligned ? ["r1-a", "r1-b", "r1-early"] : ["r1-a", "r1-b"], Texts(unacknowledged));
         Assert.Equal([.. owed.Msgs.Select(m => m.Text).Append("r2-a").Append("r2-b").Order()], Texts(repeated));
         Assert.Equal(Ids([owed], "r1"), Ids(repeated, "r1"));
         if (timeTickAligned)
@@ -93,6 +98,71 @@ public abstract class SubscriptionRestartScenarios : IDisposable
         await GatewayBasicsTests.AssertProblem(again, HttpStatusCode.NotFound);
         // Deleted, so the name starts afresh at the earliest msg.
         Assert.Equal(["r0-a"], Texts(fresh));
+    }
+
+    [Fact]
+    public async Task AKeptCheckpointWhoseMessagesWereTrimmedResumesAtTheEarliestStoredAndStillDropsWhatWasAnswered()
+    {
+        string[] channels = ["trim-0", "trim-1"];
+        var api = Start();
+        await api.CreateChannelsAsync(channels);
+        await ProduceRoundAsync(api, channels, 0, timeTickAligned: true);
+        var first = await api.ConsumeUntilAsync(channels, "trim", msgs => msgs.Count >= 2);
+        await api.ConsumeAsync(channels, "trim", waitMs: 0);
+        await ProduceRoundAsync(api, channels, 1, timeTickAligned: true);
+
+        api = Restart();
+        // As if retention had trimmed the messages the end positions of the answered pack point at.
+        var meta = _gateway!.Services.GetRequiredService<ITxnKv>();
+        var kept = (await SubscriptionCheckpoint.LoadAsync(meta, "trim", CancellationToken.None))!;
+        await (kept with { Points = [.. kept.Points.Select(p => p with { MsgId = long.MaxValue / 2 })] }).SaveAsync(meta, "trim", TimeProvider.System, CancellationToken.None);
+        var resumed = await api.ConsumeUntilAsync(channels, "trim", msgs => msgs.Count >= 2);
+
+        Assert.Equal(["r0-a", "r0-b"], Texts(first));
+        // Resumed at the earliest stored msgs, with what the tick of the answered pack covers dropped again.
+        Assert.Equal(["r1-a", "r1-b"], Texts(resumed));
+        Assert.Equal(50UL, resumed[0].BeginTs);
+    }
+
+    [Fact]
+    public async Task AnUnreadableKeptCheckpointIsA409UntilTheSubscriptionIsDeleted()
+    {
+        string[] channels = ["unreadable-0"];
+        var api = Start();
+        await api.CreateChannelsAsync(channels);
+        await ProduceRoundAsync(api, channels, 0, timeTickAligned: true, keys: 1);
+        await _gateway!.Services.GetRequiredService<ITxnKv>().SaveAsync(SubscriptionCheckpoint.Key("unreadable"), "{}");
+
+        var consume = await api.Http.PostAsJsonAsync("/api/v1/msgstream/consume", new { channels, subName = "unreadable", timeTickAligned = true });
+        var deleted = await api.Http.DeleteAsync("/api/v1/msgstream/subscriptions/unreadable");
+        var fresh = await api.ConsumeUntilAsync(channels, "unreadable", msgs => msgs.Count >= 1);
+
+        await GatewayBasicsTests.AssertProblem(consume, HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(["r0-a"], Texts(fresh));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFailedSeekIsA404AndTheSubscriptionGoesOnFromItsAnswers(bool timeTickAligned)
+    {
+        var tag = timeTickAligned ? "tt" : "plain";
+        string[] channels = [$"badseek-{tag}-0", $"badseek-{tag}-1"];
+        var sub = $"badseek-{tag}";
+        var api = Start();
+        await api.CreateChannelsAsync(channels);
+        await ProduceRoundAsync(api, channels, 0, timeTickAligned);
+        var first = await api.ConsumeUntilAsync(channels, sub, msgs => msgs.Count >= 2, timeTickAligned);
+
+        var positions = channels.Select(c => new { channelName = c, msgId = long.MaxValue / 2, msgGroup = sub, timestamp = 0UL });
+        var seek = await api.Http.PostAsJsonAsync("/api/v1/msgstream/seek", new { subName = sub, channels, positions });
+        await ProduceRoundAsync(api, channels, 1, timeTickAligned);
+        var next = await api.ConsumeUntilAsync(channels, sub, msgs => msgs.Count >= 2, timeTickAligned);
+
+        await GatewayBasicsTests.AssertProblem(seek, HttpStatusCode.NotFound);
+        Assert.Equal(["r0-a", "r0-b"], Texts(first));
+        Assert.Equal(["r1-a", "r1-b"], Texts(next));
     }
 
     [Fact]
