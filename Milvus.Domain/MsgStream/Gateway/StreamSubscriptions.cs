@@ -278,7 +278,8 @@ public sealed partial class StreamSubscriptions(
             await subscription.Stream.DisposeAsync().ConfigureAwait(false);
         }
         _subscriptions.Clear();
-        _admission.Dispose();
+        // The admission lock is not disposed: an SSE response that ends after shutdown still ends its subscription
+        // under it (a SemaphoreSlim whose wait handle is never used holds nothing to release).
     }
 
     private static MsgPack Join(MsgPack first, MsgPack next) => new()
