@@ -158,17 +158,25 @@ public sealed partial class StreamSubscriptions(
             // The channels a plain seek leaves out resume after the last answer (the client asked to move on).
             var current = subscription.Pending ?? subscription.Checkpoint!;
             var checkpoint = current.SoughtTo(positions);
+            IMsgStream? opened = null;
             try
             {
-                subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
+                opened = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
                 checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
+                subscription.Stream = opened;
             }
             catch
             {
+                if (opened is not null)
+                {
+                    // Opened, but its checkpoint was not saved.
+                    await opened.DisposeAsync().ConfigureAwait(false);
+                }
                 // A failed seek changes nothing: the subscription goes on from where its answers left it.
                 try
                 {
-                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, current, tolerateMissing: true, cancellationToken).ConfigureAwait(false);
+                    // Not with the request's token: a client that left mid-seek must not end its subscription.
+                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, current, tolerateMissing: true, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception restoreError)
                 {
@@ -403,14 +411,14 @@ public sealed partial class StreamSubscriptions(
             // Touched before the caller waits for its gate, so that the idle sweep, which looks again once it holds
             // the gate, leaves a subscription that a call is about to use.
             existing.Touch(time);
-            return Check(existing, subName, channels, timeTickAligned);
+            return Check(existing, subName, channels, timeTickAligned, streaming);
         }
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_subscriptions.TryGetValue(subName, out existing))
             {
-                return Check(existing, subName, channels, timeTickAligned);
+                return Check(existing, subName, channels, timeTickAligned, streaming);
             }
             var limit = options.Value.MaxSubscriptions;
             if (_subscriptions.Count >= limit)
@@ -466,8 +474,13 @@ public sealed partial class StreamSubscriptions(
         }
     }
 
-    private static Subscription Check(Subscription existing, string subName, IReadOnlyList<string> channels, bool timeTickAligned)
+    private static Subscription Check(Subscription existing, string subName, IReadOnlyList<string> channels, bool timeTickAligned, bool streaming)
     {
+        if (streaming)
+        {
+            // Opened by another call since the caller looked.
+            throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
+        }
         if (existing.Streaming)
         {
             throw new SubscriptionConflictException($"Subscription '{subName}' is streaming over SSE.");
