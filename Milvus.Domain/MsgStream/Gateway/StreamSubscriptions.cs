@@ -95,7 +95,7 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="SubscriptionLimitException">A new subscription would pass the limit.</exception>
     public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, CancellationToken cancellationToken = default)
     {
-        var subscription = await EnterAsync(subName, () => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
         try
         {
             await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
@@ -138,7 +138,7 @@ public sealed partial class StreamSubscriptions(
         // A new subscription is time-ticked, unless it is one kept from before a restart.
         var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
             : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
-        var subscription = await EnterAsync(subName, () => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
         var owned = true;
         try
         {
@@ -161,7 +161,7 @@ public sealed partial class StreamSubscriptions(
             IMsgStream? opened = null;
             try
             {
-                opened = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
+                opened = await OpenStreamAsync(subName, channels, aligned, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
                 checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
                 subscription.Stream = opened;
             }
@@ -176,7 +176,7 @@ public sealed partial class StreamSubscriptions(
                 try
                 {
                     // Not with the request's token: a client that left mid-seek must not end its subscription.
-                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, MqStartPosition.Earliest, current, tolerateMissing: true, CancellationToken.None).ConfigureAwait(false);
+                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, current, tolerateMissing: true, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception restoreError)
                 {
@@ -441,7 +441,7 @@ public sealed partial class StreamSubscriptions(
             }
             var checkpoint = kept ?? await SubscriptionCheckpoint.StartAsync(mq, channels, timeTickAligned, start, cancellationToken).ConfigureAwait(false);
             // Also a new subscription's groups are moved: groups of its name may be left from an earlier one.
-            var stream = await OpenStreamAsync(subName, channels, timeTickAligned, start, checkpoint, tolerateMissing: kept is not null, cancellationToken).ConfigureAwait(false);
+            var stream = await OpenStreamAsync(subName, channels, timeTickAligned, checkpoint, tolerateMissing: kept is not null, cancellationToken).ConfigureAwait(false);
             if (!streaming)
             {
                 try
@@ -494,10 +494,10 @@ public sealed partial class StreamSubscriptions(
     }
 
     /// <summary>
-    /// Waits for the gate of subscription <paramref name="subName"/>, opened or found by <paramref name="open"/>; when
-    /// the one it waited for ended meanwhile (deleted, expired), opens it afresh.
+    /// Waits for the gate of the subscription that <paramref name="open"/> opens or finds; when the one it waited for
+    /// ended meanwhile (deleted, expired), opens it afresh.
     /// </summary>
-    private static async Task<Subscription> EnterAsync(string subName, Func<Task<Subscription>> open, CancellationToken cancellationToken)
+    private static async Task<Subscription> EnterAsync(Func<Task<Subscription>> open, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -511,14 +511,17 @@ public sealed partial class StreamSubscriptions(
         }
     }
 
-    /// <summary>A started stream of subscription <paramref name="subName"/> whose groups are at <paramref name="checkpoint"/>.</summary>
+    /// <summary>
+    /// A started stream of subscription <paramref name="subName"/> whose groups are at <paramref name="checkpoint"/>
+    /// (the checkpoint, not the groups' start, says where: a new subscription's holds its start).
+    /// </summary>
     private async Task<IMsgStream> OpenStreamAsync(
-        string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, SubscriptionCheckpoint checkpoint, bool tolerateMissing, CancellationToken cancellationToken)
+        string subName, IReadOnlyList<string> channels, bool timeTickAligned, SubscriptionCheckpoint checkpoint, bool tolerateMissing, CancellationToken cancellationToken)
     {
         var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
         try
         {
-            await stream.AsConsumerAsync(channels, subName, start, cancellationToken).ConfigureAwait(false);
+            await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
             if (tolerateMissing)
             {
                 var stored = await checkpoint.StoredAsync(mq, subName, cancellationToken).ConfigureAwait(false);
@@ -632,14 +635,15 @@ public sealed partial class StreamSubscriptions(
         [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
         public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
 
+        [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
+        public static partial void Unreadable(ILogger logger, Exception exception, string subName);
+
         [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Subscription {SubName}'s checkpoint names messages the queue no longer stores (retention trimmed them); those channels resume at their earliest stored message.")]
         public static partial void CheckpointTrimmed(ILogger logger, string subName);
 
         [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Subscription {SubName} could not go on from its checkpoint after a failed seek, so it ended.")]
         public static partial void RestoreFailed(ILogger logger, Exception exception, string subName);
 
-        [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
-        public static partial void Unreadable(ILogger logger, Exception exception, string subName);
     }
 }
 
