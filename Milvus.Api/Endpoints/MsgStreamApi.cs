@@ -10,7 +10,7 @@ using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.Params;
-using Milvus.Domain.Tso;
+using Milvus.Domain.Allocation;
 
 namespace Milvus.Api.Endpoints;
 
@@ -72,12 +72,12 @@ public static class MsgStreamApi
 
     /// <summary>Produces msgs by the default repack.</summary>
     public static Task<Ok<StreamPositionsResponse>> Produce(
-        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
         WriteAsync(request, broadcast: false, producer, dispatcher, ids, limits.Value, cancellationToken);
 
     /// <summary>Writes msgs into every channel.</summary>
     public static Task<Ok<StreamPositionsResponse>> Broadcast(
-        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
         WriteAsync(request, broadcast: true, producer, dispatcher, ids, limits.Value, cancellationToken);
 
     /// <summary>The next pack of a subscription.</summary>
@@ -133,7 +133,7 @@ public static class MsgStreamApi
     }
 
     private static async Task<Ok<StreamPositionsResponse>> WriteAsync(
-        StreamProduceRequest request, bool broadcast, GatewayProducer producer, UnmarshalDispatcher dispatcher, GlobalIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
+        StreamProduceRequest request, bool broadcast, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
     {
         var bodies = request.Msgs!;
         foreach (var body in bodies)

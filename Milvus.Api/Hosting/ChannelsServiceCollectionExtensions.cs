@@ -1,7 +1,7 @@
 using Milvus.Domain.Channels;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Tso;
+using Milvus.Domain.Allocation;
 
 namespace Milvus.Api.Hosting;
 
@@ -10,12 +10,12 @@ public static class ChannelsServiceCollectionExtensions
 {
     /// <summary>
     /// The <see cref="IChannelService"/> on the configured message queue, with owners in the meta store and names
-    /// from the global id allocator (so <c>AddMilvusKv</c>, <c>AddMilvusTso</c> and <c>AddMilvusMq</c> come first).
+    /// from the gateway's id allocator (so <c>AddMilvusKv</c>, <c>AddMilvusTso</c> and <c>AddMilvusMq</c> come first).
     /// </summary>
     public static IServiceCollection AddMilvusChannels(this IServiceCollection services) =>
         services.AddSingleton<IChannelService>(sp => new ChannelService(
             sp.GetRequiredService<IMqClient>(),
             sp.GetRequiredService<ITxnKv>(),
-            sp.GetRequiredService<GlobalIdAllocator>(),
+            sp.GetRequiredService<IIdAllocator>(),
             sp.GetRequiredService<ILogger<ChannelService>>()));
 }

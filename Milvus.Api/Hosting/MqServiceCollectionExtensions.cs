@@ -7,7 +7,6 @@ using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.Params;
-using Milvus.Domain.Tso;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Mq;
 
@@ -51,8 +50,8 @@ public static class MqServiceCollectionExtensions
         services.AddSingleton<RocksMqIdAllocator>();
         services.AddSingleton(sp => new RocksMq(
             sp.GetRequiredService<RocksMqDatabase>(),
-            // Ids come from the global allocator when the TSO is registered, else from RocksMQ's own persisted one.
-            sp.GetService<GlobalIdAllocator>() ?? (IIdAllocator)sp.GetRequiredService<RocksMqIdAllocator>(),
+            // Ids come from the gateway's allocator when the TSO is registered, else from RocksMQ's own persisted one.
+            sp.GetService<IIdAllocator>() ?? sp.GetRequiredService<RocksMqIdAllocator>(),
             sp.GetRequiredService<IOptions<RocksMqOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<RocksMq>>()));

@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using Milvus.Api.Security;
 using Milvus.Domain;
 using Milvus.Domain.Allocation.Http;
-using Milvus.Domain.Components;
 using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Infrastructure;
@@ -15,10 +14,10 @@ namespace Milvus.Api.Infrastructure;
 public sealed class ActiveTsoClient(HttpClient http, TsoComponent tso)
 {
     /// <summary>Marks a forwarded request, so that it is never forwarded again.</summary>
-    public const string ForwardedHeader = "X-Milvus-Forwarded-By";
+    public const string ForwardedHeader = ActiveTsoSource.ForwardedHeader;
 
     /// <summary>How long a forwarded request may take before the caller gets a 503.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan Timeout = ActiveTsoSource.Timeout;
 
     /// <summary>Timestamps from the active gateway.</summary>
     /// <exception cref="TsoForwardingException">The active gateway is unknown or did not answer.</exception>
@@ -30,19 +29,13 @@ public sealed class ActiveTsoClient(HttpClient http, TsoComponent tso)
     public Task<IdResponse> AllocateIdsAsync(IdRequest request, HttpRequest incoming, CancellationToken cancellationToken) =>
         ForwardAsync<IdRequest, IdResponse>("api/v1/ids", request, incoming, cancellationToken);
 
-    /// <summary>Why there is no one to forward to: the TSO role's own failure when it has one (the meta KV is down), else a failover.</summary>
-    private string NoActiveTso() =>
-        tso.Tracker.State == StateCode.Abnormal && tso.Tracker.Reason is { Length: > 0 } reason
-            ? $"No active TSO is known to this gateway: its TSO role is Abnormal and not ready to serve ({reason}). The gateway keeps trying by itself; retry shortly."
-            : "No active TSO is known to this gateway yet (a failover may be under way); retry shortly.";
-
     private async Task<TResponse> ForwardAsync<TRequest, TResponse>(string path, TRequest body, HttpRequest incoming, CancellationToken cancellationToken)
     {
         if (incoming.Headers.ContainsKey(ForwardedHeader))
         {
             throw new TsoForwardingException("This gateway is not the active TSO either; a request is forwarded once at most.");
         }
-        var address = tso.ActiveAddress ?? throw new TsoForwardingException(NoActiveTso());
+        var address = tso.ActiveAddress ?? throw new TsoForwardingException(tso.NoActiveReason());
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(address.TrimEnd('/') + "/"), path))
         {
             Content = JsonContent.Create(body),

@@ -49,6 +49,23 @@ public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocat
     /// <summary>The address of the active gateway as this standby last saw it, or null when none is known.</summary>
     public string? ActiveAddress => Volatile.Read(ref _holder)?.Address;
 
+    /// <summary>Why this gateway cannot reach an active TSO: its own role's failure when it has one (the meta KV is down), else a failover.</summary>
+    public string NoActiveReason() =>
+        Tracker.State == StateCode.Abnormal && Tracker.Reason is { Length: > 0 } reason
+            ? $"No active TSO is known to this gateway: its TSO role is Abnormal and not ready to serve ({reason}). The gateway keeps trying by itself; retry shortly."
+            : "No active TSO is known to this gateway yet (a failover may be under way); retry shortly.";
+
+    /// <summary>Refuses to go elsewhere while this gateway holds the role but cannot serve it (it is the one to ask).</summary>
+    /// <exception cref="ActiveTsoUnknownException">This gateway holds the role and is Abnormal.</exception>
+    public void ThrowIfActiveButAbnormal()
+    {
+        if (IsActive && !Serves)
+        {
+            throw new ActiveTsoUnknownException(
+                $"This gateway holds the TSO role but cannot serve it now ({Tracker.Reason ?? "it is not ready"}). It keeps trying by itself; retry shortly.");
+        }
+    }
+
     /// <summary>
     /// One update: moves both clocks on, or, while the saved state is not loaded, tries to load it. Does nothing
     /// on a standby. Errors other than cancellation are reported as the component's Abnormal state and logged
