@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
+using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Params;
+using Milvus.Workers.Kv;
 
 namespace Milvus.Api.Hosting;
 
@@ -14,8 +16,8 @@ public static class KvServiceCollectionExtensions
 
     /// <summary>
     /// Registers <see cref="KvStores"/> (opened once, at first use), the meta store as <see cref="IMetaKv"/> and
-    /// <see cref="ITxnKv"/>, the object store as the keyed <see cref="IBaseKv"/> <c>objects</c>, and a readiness
-    /// check for each.
+    /// <see cref="ITxnKv"/>, the object store as the keyed <see cref="IBaseKv"/> <c>objects</c> with its component
+    /// (role <c>object-store</c>, which makes the bucket at start), and a readiness check for each.
     /// </summary>
     public static IServiceCollection AddMilvusKv(this IServiceCollection services)
     {
@@ -33,6 +35,8 @@ public static class KvServiceCollectionExtensions
         services.AddSingleton<IMetaKv>(sp => sp.GetRequiredService<KvStores>().Meta);
         services.AddSingleton<ITxnKv>(sp => sp.GetRequiredService<KvStores>().Meta);
         services.AddKeyedSingleton<IBaseKv>(ObjectStoreKey, (sp, _) => sp.GetRequiredService<KvStores>().Objects);
+        services.AddSingleton<ObjectStoreComponent>();
+        services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ObjectStoreComponent>());
         services.AddHealthChecks()
             .Add(new HealthCheckRegistration("meta-kv", sp => new StoreHealthCheck(sp.GetRequiredService<KvStores>(), meta: true), HealthStatus.Unhealthy, [HealthApi.ReadyTag], TimeSpan.FromSeconds(10)))
             .Add(new HealthCheckRegistration("object-store", sp => new StoreHealthCheck(sp.GetRequiredService<KvStores>(), meta: false), HealthStatus.Unhealthy, [HealthApi.ReadyTag], TimeSpan.FromSeconds(10)));

@@ -109,17 +109,22 @@ public sealed class KvStores : IAsyncDisposable
         await Meta.LoadWithPrefixAsync(".health/", cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Checks that the object store answers (and, on MinIO, that its bucket exists, making it if need be).</summary>
-    /// <exception cref="KvUnavailableException">The backend does not answer.</exception>
+    /// <summary>Checks that the object store answers (and, on MinIO, that its bucket exists); it changes nothing.</summary>
+    /// <exception cref="KvUnavailableException">The backend does not answer, or the bucket does not exist.</exception>
     public async Task PingObjectsAsync(CancellationToken cancellationToken)
     {
         if (Objects is MinioKv minio)
         {
-            await minio.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+            await minio.PingAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
         await Objects.LoadWithPrefixAsync(".health/", cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Makes the object store ready to write: on MinIO, creates the bucket when it does not exist.</summary>
+    /// <exception cref="KvUnavailableException">The backend does not answer.</exception>
+    public Task PrepareObjectsAsync(CancellationToken cancellationToken) =>
+        Objects is MinioKv minio ? minio.EnsureBucketAsync(cancellationToken) : Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {

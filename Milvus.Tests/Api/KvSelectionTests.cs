@@ -82,6 +82,27 @@ public sealed class KvSelectionTests
     }
 
     [Fact]
+    public async Task TheBucketIsMadeWhenTheObjectStoreStartsWithoutAnyReadinessProbe()
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Milvus:ObjectStorage:Backend"] = "minio",
+            ["Milvus:Minio:Endpoint"] = TestServers.S3Endpoint,
+            ["Milvus:Minio:AccessKey"] = TestServers.S3AccessKey,
+            ["Milvus:Minio:SecretKey"] = TestServers.S3SecretKey,
+            ["Milvus:Minio:Bucket"] = $"unprobed-{Guid.NewGuid():N}"[..30],
+        });
+        using var client = factory.CreateClient();
+        var objects = factory.Services.GetRequiredService<KvStores>().Objects;
+
+        // No request to /health/ready: the first write finds the bucket there.
+        await objects.SaveAsync("first/object", "written");
+
+        Assert.Equal("written", await objects.LoadAsync("first/object"));
+        Assert.Equal("Healthy", await RoleStateAsync(client, "object-store"));
+    }
+
+    [Fact]
     public async Task AnUnreachableObjectStoreIsNamedByReadiness()
     {
         using var factory = new GatewayFactory(new Dictionary<string, string?>
@@ -95,6 +116,14 @@ public sealed class KvSelectionTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.Status);
         Assert.Equal(["object-store"], ready.Failing);
+        Assert.Equal("Abnormal", await RoleStateAsync(client, "object-store"));
+    }
+
+    private static async Task<string> RoleStateAsync(HttpClient client, string role)
+    {
+        using var states = JsonDocument.Parse(await client.GetStringAsync("/api/v1/components/states"));
+        return states.RootElement.GetProperty("subcomponentStates").EnumerateArray()
+            .Single(c => c.GetProperty("role").GetString() == role).GetProperty("stateCode").GetString()!;
     }
 
     private static async Task<(HttpStatusCode Status, string[] Checks, string[] Failing)> ReadyAsync(HttpClient client)
