@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Milvus.Domain.Components;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Domain.Tso;
 using Milvus.Workers.Jobs;
 using Milvus.Workers.TimeTick;
 
@@ -24,12 +23,15 @@ public static class MsgStreamServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton<UnmarshalDispatcher>();
         services.AddSingleton<InFlightTimestamps>();
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GatewayProducer>(sp, sp.GetRequiredService<TimestampOracle>()));
+        services.AddSingleton<TickedChannels>();
+        services.AddSingleton<GatewayProducer>();
         services.AddSingleton<StreamSubscriptions>();
         services.AddSingleton<IMaintenanceJob, SubscriptionExpiryJob>();
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TimeTickComponent>(sp, sp.GetRequiredService<TimestampOracle>()));
+        services.AddSingleton<TimeTickCluster>();
+        services.AddSingleton<TimeTickComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TimeTickComponent>());
         services.AddHostedService<TimeTickService>();
+        services.AddHostedService<TimeTickReportService>();
         services.AddHostedService<SubscriptionShutdownService>();
         return services;
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Allocation;
@@ -14,12 +15,16 @@ using Milvus.Domain.Tso;
 namespace Milvus.Workers.TimeTick;
 
 /// <summary>
-/// The gateway's time tick producer and aligner, role <c>timetick</c>. Each <see cref="TickAsync"/> takes a tick
-/// from the TSO that passes no timestamp still in flight on the gateway's produce path, lowers it to the lowest
-/// tick that each external <see cref="ITimeTickProvider"/> has reported on its time tick channel, and, when that is
-/// above the last tick sent, writes it as a <see cref="TimeTickMsg"/> into every channel the gateway produces
-/// into. Until every provider has reported once, nothing is sent. A failing tick (TSO or queue down) makes the
-/// component Abnormal; the next good one makes it Healthy again.
+/// The cluster's time tick producer and aligner, role <c>timetick</c>, on every gateway. The gateway that serves the
+/// TSO role ticks: each <see cref="TickAsync"/> takes a tick from the TSO that passes no timestamp still in flight on
+/// its own produce path, lowers it to the lowest safe tick that the other live gateways reported
+/// (<see cref="TimeTickCluster"/>) and to the lowest tick that each external <see cref="ITimeTickProvider"/> has
+/// reported on its time tick channel, and, when that is above the last tick sent, writes it as a
+/// <see cref="TimeTickMsg"/> into every channel in <see cref="TickedChannels"/> (every channel a msgstream produce
+/// wrote into, on any gateway, also before a restart). Until every provider and every live gateway has reported
+/// once, nothing is sent. Every other gateway only reports its own safe tick (<see cref="ReportAsync"/>). A failing
+/// round (TSO or queue down) makes the component Abnormal; the next good one makes it Healthy again. Without a
+/// <see cref="TimeTickCluster"/> the process is alone and ticks.
 /// </summary>
 public sealed partial class TimeTickComponent : ComponentBase, IDisposable
 {
@@ -38,16 +43,18 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     private readonly TimeTickOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<TimeTickComponent> _logger;
+    private readonly TimeTickCluster? _cluster;
     private readonly UnmarshalDispatcher _dispatcher = new();
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly ConcurrentDictionary<string, ulong> _channelTicks = new(StringComparer.Ordinal);
     private ProviderState[] _providerStates = [];
     private ulong _lastTick;
     private long _ticksSent;
+    private bool _ticking;
 
     /// <summary>A tick producer over the gateway's produce path.</summary>
     public TimeTickComponent(GatewayProducer producer, ITimestampAllocator tso, IMqClient mq, IEnumerable<ITimeTickProvider> providers,
-        IOptions<TimeTickOptions> options, TimeProvider time, ILogger<TimeTickComponent> logger)
+        IOptions<TimeTickOptions> options, TimeProvider time, ILogger<TimeTickComponent> logger, TimeTickCluster? cluster = null)
     {
         _producer = producer;
         _tso = tso;
@@ -56,9 +63,10 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _cluster = cluster;
         TimeTickMetrics.Register(this);
         Tracker.SetExtra("enabled", _options.Enabled ? "true" : "false");
-        Tracker.SetExtra("intervalMs", _options.IntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Tracker.SetExtra("intervalMs", _options.IntervalMs.ToString(CultureInfo.InvariantCulture));
     }
 
     public override string Role => RoleName;
@@ -66,28 +74,46 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     /// <summary>Whether the gateway sends its own ticks (<c>Milvus:TimeTick:Enabled</c>).</summary>
     public bool Enabled => _options.Enabled;
 
-    /// <summary>The last tick sent (0 before the first).</summary>
+    /// <summary>Whether this gateway sends the cluster's ticks.</summary>
+    public bool IsTicker => _cluster?.IsTicker ?? true;
+
+    /// <summary>The last tick this gateway sent (0 before the first).</summary>
     public ulong LastTick => Interlocked.Read(ref _lastTick);
 
-    /// <summary>How many ticks were sent (one per round, into every channel).</summary>
+    /// <summary>How many ticks this gateway sent (one per round, into every channel).</summary>
     public long TicksSent => Interlocked.Read(ref _ticksSent);
 
     /// <summary>
-    /// One round: reads the providers' new ticks, computes the safe tick and sends it into every channel the
-    /// gateway produces into. Errors other than cancellation become the component's Abnormal state.
+    /// One round of the ticker: reads the providers' new ticks and the other gateways' reports, computes the safe
+    /// tick and sends it into every ticked channel. Does nothing on a gateway that is not the ticker. Errors other
+    /// than cancellation become the component's Abnormal state.
     /// </summary>
     public async Task TickAsync(CancellationToken cancellationToken)
     {
         var state = Tracker.State;
-        if (!_options.Enabled || state is StateCode.Stopping or StateCode.Initializing)
+        if (!_options.Enabled || state is StateCode.Stopping or StateCode.Initializing || !IsTicker)
         {
             return;
         }
         await _tickGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await BecomeTickerAsync(cancellationToken).ConfigureAwait(false);
             await ReadProvidersAsync(cancellationToken).ConfigureAwait(false);
+            // The ticker's own timestamp comes before the listing of the other gateways (see TimeTickCluster).
             var tick = await _producer.InFlight.SafeTickAsync(async ct => (await _tso.AllocOneAsync(ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+            if (_cluster is not null)
+            {
+                var (bound, waiting, gateways) = await _cluster.OthersAsync(cancellationToken).ConfigureAwait(false);
+                Tracker.SetExtra("gateways", (gateways + 1).ToString(CultureInfo.InvariantCulture));
+                Tracker.SetExtra("waitingFor", waiting ?? "");
+                if (waiting is not null)
+                {
+                    Recovered(state);
+                    return;
+                }
+                tick = Math.Min(tick, bound);
+            }
             foreach (var provider in _providerStates)
             {
                 if (provider.Tick is not { } reported)
@@ -100,10 +126,7 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
             {
                 await SendAsync(tick, cancellationToken).ConfigureAwait(false);
             }
-            if (state == StateCode.Abnormal && Tracker.TryTransitionTo(StateCode.Healthy))
-            {
-                Log.Recovered(_logger);
-            }
+            Recovered(state);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -111,11 +134,48 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         }
         catch (Exception ex)
         {
-            if (state != StateCode.Abnormal)
+            Failed(state, ex);
+        }
+        finally
+        {
+            _tickGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// One report of a gateway that is not the ticker: its safe tick, stored under its session lease for the ticker
+    /// to read. Does nothing on the ticker or without a cluster. Errors other than cancellation become the
+    /// component's Abnormal state.
+    /// </summary>
+    public async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        var state = Tracker.State;
+        if (!_options.Enabled || state is StateCode.Stopping or StateCode.Initializing || _cluster is null || _cluster.IsTicker)
+        {
+            return;
+        }
+        await _tickGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ticking)
             {
-                Log.TickFailed(_logger, ex);
+                _ticking = false;
+                _channelTicks.Clear();
+                Log.NoLongerTicker(_logger);
             }
-            Tracker.TryTransitionTo(StateCode.Abnormal, ex.Message);
+            var safe = await _producer.InFlight.SafeTickAsync(async ct => (await _tso.AllocOneAsync(ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+            await _cluster.ReportAsync(safe, cancellationToken).ConfigureAwait(false);
+            Tracker.SetExtra("ticker", _cluster.TickerAddress ?? "");
+            Tracker.SetExtra("lastReport", safe.ToString(CultureInfo.InvariantCulture));
+            Recovered(state);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            Failed(state, ex);
         }
         finally
         {
@@ -161,10 +221,56 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         Tracker.SetExtra("providers", string.Join(",", states.Select(s => s.Channel)));
     }
 
-    protected override Task OnStopAsync(CancellationToken cancellationToken)
+    protected override async Task OnStopAsync(CancellationToken cancellationToken)
     {
         TimeTickMetrics.Unregister(this);
-        return Task.CompletedTask;
+        if (_cluster is null)
+        {
+            return;
+        }
+        try
+        {
+            // The ticker need not wait a lease for this gateway's last report.
+            await _cluster.WithdrawAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.WithdrawFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>On the first round as the ticker: withdraws this gateway's report, which the ticker does not read.</summary>
+    private async Task BecomeTickerAsync(CancellationToken cancellationToken)
+    {
+        if (_ticking)
+        {
+            return;
+        }
+        if (_cluster is not null)
+        {
+            await _cluster.WithdrawAsync(cancellationToken).ConfigureAwait(false);
+            Tracker.SetExtra("ticker", _cluster.TickerAddress ?? "");
+            Tracker.SetExtra("lastReport", "");
+            Log.Ticker(_logger);
+        }
+        _ticking = true;
+    }
+
+    private void Recovered(StateCode before)
+    {
+        if (before == StateCode.Abnormal && Tracker.TryTransitionTo(StateCode.Healthy))
+        {
+            Log.Recovered(_logger);
+        }
+    }
+
+    private void Failed(StateCode before, Exception ex)
+    {
+        if (before != StateCode.Abnormal)
+        {
+            Log.TickFailed(_logger, ex);
+        }
+        Tracker.TryTransitionTo(StateCode.Abnormal, ex.Message);
     }
 
     private async Task ReadProvidersAsync(CancellationToken cancellationToken)
@@ -192,9 +298,13 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     private async Task SendAsync(ulong tick, CancellationToken cancellationToken)
     {
         ReadOnlyMemory<byte>[] payload = [TimeTickMsg.At(tick).Marshal()];
-        var channels = _producer.Channels;
+        var channels = await _producer.Ticked.ListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var channel in channels)
         {
+            if (_providerStates.Any(p => p.Channel == channel))
+            {
+                continue;
+            }
             try
             {
                 await _mq.ProduceAsync(channel, payload, cancellationToken).ConfigureAwait(false);
@@ -202,15 +312,19 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
             }
             catch (MqChannelNotFoundException)
             {
-                _producer.Forget(channel);
+                await _producer.Ticked.ForgetAsync(channel, cancellationToken).ConfigureAwait(false);
                 _channelTicks.TryRemove(channel, out _);
                 Log.ChannelGone(_logger, channel);
             }
         }
+        foreach (var gone in _channelTicks.Keys.Except(channels, StringComparer.Ordinal))
+        {
+            _channelTicks.TryRemove(gone, out _);
+        }
         Interlocked.Exchange(ref _lastTick, tick);
         Interlocked.Increment(ref _ticksSent);
-        Tracker.SetExtra("lastTick", tick.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Tracker.SetExtra("channels", string.Join(",", _channelTicks.Keys.Order(StringComparer.Ordinal)));
+        Tracker.SetExtra("lastTick", tick.ToString(CultureInfo.InvariantCulture));
+        Tracker.SetExtra("channels", _channelTicks.Count.ToString(CultureInfo.InvariantCulture));
     }
 
     private sealed class ProviderState(string channel)
@@ -230,6 +344,15 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
 
         [LoggerMessage(EventId = 6203, Level = LogLevel.Information, Message = "Channel {Channel} no longer exists; it gets no more time ticks.")]
         public static partial void ChannelGone(ILogger logger, string channel);
+
+        [LoggerMessage(EventId = 6204, Level = LogLevel.Information, Message = "This gateway sends the cluster's time ticks (it serves the TSO role).")]
+        public static partial void Ticker(ILogger logger);
+
+        [LoggerMessage(EventId = 6205, Level = LogLevel.Information, Message = "This gateway no longer sends the cluster's time ticks; it reports its safe tick to the ticker.")]
+        public static partial void NoLongerTicker(ILogger logger);
+
+        [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "This gateway's time tick report could not be withdrawn at stop; it goes with the session lease.")]
+        public static partial void WithdrawFailed(ILogger logger, Exception exception);
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Milvus.Domain.Allocation;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
@@ -8,21 +7,16 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// <summary>
 /// The gateway's produce path for message streams. Messages without timestamps get them from the TSO, registered
 /// in <see cref="InFlightTimestamps"/> from before they are assigned until the queue has them, so the gateway's
-/// time tick never claims to cover a message that is still on its way. Every channel written to joins
-/// <see cref="Channels"/>, the channels the time tick worker ticks.
+/// time tick never claims to cover a message that is still on its way. Every channel written to is recorded in
+/// <see cref="TickedChannels"/>, the channels the cluster's time tick reaches.
 /// </summary>
-public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITimestampAllocator tso, InFlightTimestamps inFlight)
+public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITimestampAllocator tso, InFlightTimestamps inFlight, TickedChannels ticked)
 {
-    private readonly ConcurrentDictionary<string, byte> _channels = new(StringComparer.Ordinal);
-
     /// <summary>The timestamps assigned and not yet written.</summary>
     public InFlightTimestamps InFlight => inFlight;
 
-    /// <summary>The channels this gateway has produced into, in ordinal order.</summary>
-    public IReadOnlyList<string> Channels => [.. _channels.Keys.Order(StringComparer.Ordinal)];
-
-    /// <summary>Stops ticking <paramref name="channel"/> (it was destroyed).</summary>
-    public void Forget(string channel) => _channels.TryRemove(channel, out _);
+    /// <summary>The channels that get time ticks.</summary>
+    public TickedChannels Ticked => ticked;
 
     /// <summary>
     /// Writes <paramref name="msgs"/> into existing <paramref name="channels"/>: repacked by the default repack
@@ -59,10 +53,7 @@ public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITim
                 repacked.Add(parts);
             }
         }
-        foreach (var channel in channels)
-        {
-            _channels.TryAdd(channel, 0);
-        }
+        await ticked.RecordAsync(channels, cancellationToken).ConfigureAwait(false);
         var untimed = msgs.Count(m => !m.HasTimestamps);
         ulong? first = null;
         if (untimed > 0)

@@ -196,7 +196,7 @@ public sealed class MsgStreamApiTests(MsgStreamApiTests.Fixture fixture) : IClas
 
         var mq = fixture.Factory.Services.GetRequiredService<IMqClient>();
         Assert.Null(await mq.GetLatestMsgIdAsync("valid-0"));
-        Assert.DoesNotContain("valid-0", fixture.Factory.Services.GetRequiredService<GatewayProducer>().Channels);
+        Assert.DoesNotContain("valid-0", await fixture.Factory.Services.GetRequiredService<GatewayProducer>().Ticked.ListAsync());
         Assert.False(fixture.Factory.Services.GetRequiredService<StreamSubscriptions>().Contains("v"));
     }
 

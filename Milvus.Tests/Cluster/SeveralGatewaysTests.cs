@@ -1,0 +1,276 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Milvus.Domain.MsgStream;
+using Milvus.Tests.Infrastructure;
+using Milvus.Tests.MsgStream.Api;
+using Xunit.Abstractions;
+
+namespace Milvus.Tests.Cluster;
+
+/// <summary>
+/// Published gateways as child processes on one etcd and one redis-server, called round-robin as a load balancer
+/// would: a standby serves every route, and the cluster's one time tick never passes a msg that any gateway has
+/// yet to write, across kill -9 of the ticking gateway and of another.
+/// </summary>
+[Collection(GatewayProcessCollection.Name)]
+public sealed class SeveralGatewaysTests(ITestOutputHelper output)
+{
+    private const int TtlSeconds = 3;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly UnmarshalDispatcher Dispatcher = new();
+
+    [Fact]
+    public async Task AStandbyCreatesChannelsProducesAndConsumesTickedPacksAndOnlyItsTsoRoleIsStandBy()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(2);
+        var active = await cluster.ActiveAsync();
+        var standby = cluster.Gateways.Single(g => g != active);
+        var api = new MsgStreamApiClient(standby.Client);
+
+        var created = await standby.Client.PostAsJsonAsync("api/v1/channels",
+            new { ownerDescription = new { role = "proxy", address = "127.0.0.1:1", descriptionText = "dml" }, numChannels = 2 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var names = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        var channels = names.RootElement.GetProperty("channelNames").EnumerateArray().Select(n => n.GetString()!).ToArray();
+        var positions = await api.ProduceAsync(channels, [MsgStreamApiClient.Msg("a", 0), MsgStreamApiClient.Msg("b", 1), MsgStreamApiClient.Msg("c", 2)]);
+        var packs = await api.ConsumeUntilAsync(channels, "standby", msgs => msgs.Count >= 3);
+
+        Assert.Equal(2, channels.Distinct().Count());
+        Assert.All(positions, p => Assert.True(p.Timestamp > 0));
+        Assert.Equal(["a", "b", "c"], packs.SelectMany(p => p.Msgs).Select(m => m.Text).Order());
+        Assert.All(packs.SelectMany(p => p.Msgs.Select(m => (p, m))), x => Assert.InRange(x.m.EndTs, x.p.BeginTs + 1, x.p.EndTs));
+        await WaitUntilAsync(async () => (await StatesAsync(standby)).All(s => s.Value == (s.Key == "tso" ? "StandBy" : "Healthy")), "every component of the standby Healthy but its tso");
+        var states = await StatesAsync(standby);
+        Assert.Equal("Healthy", states["root"]);
+        Assert.Equal("StandBy", states["tso"]);
+        Assert.All(states.Where(s => s.Key is not ("tso" or "root")), s => Assert.Equal("Healthy", s.Value));
+        Assert.Equal("Healthy", (await StatesAsync(active))["timetick"]);
+    }
+
+    [Fact]
+    public async Task RoundRobinProducersOverThreeGatewaysNeverLandAMsgBehindATickAcrossKillsOfTheTickerAndAnother()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(3);
+        string[] channels = ["rr-0", "rr-1"];
+        var first = new MsgStreamApiClient(cluster.Gateways[0].Client);
+        await first.CreateChannelsAsync(channels);
+
+        var acked = new ConcurrentDictionary<string, ulong>();
+        var failed = 0;
+        var turn = -1;
+        using var stop = new CancellationTokenSource();
+        async Task ProduceAsync(int producer)
+        {
+            for (var i = 0; !stop.IsCancellationRequested && i < 4000; i++)
+            {
+                var gateway = cluster.Gateways[(Interlocked.Increment(ref turn) & int.MaxValue) % cluster.Gateways.Count];
+                string[] texts = [$"p{producer}-{i}-a", $"p{producer}-{i}-b"];
+                try
+                {
+                    var response = await gateway.Client.PostAsJsonAsync("api/v1/msgstream/produce",
+                        new { channels, msgs = new[] { MsgStreamApiClient.Msg(texts[0], 0), MsgStreamApiClient.Msg(texts[1], 1) } });
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref failed);
+                        continue;
+                    }
+                    var positions = (await response.Content.ReadFromJsonAsync<WirePositions>())!.Positions;
+                    acked[texts[0]] = positions[0].Timestamp;
+                    acked[texts[1]] = positions[1].Timestamp;
+                }
+                catch (Exception e) when (e is HttpRequestException or ObjectDisposedException)
+                {
+                    // The gateway is down, or being restarted (its client is replaced).
+                    Interlocked.Increment(ref failed);
+                }
+                catch (TaskCanceledException) when (!stop.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        }
+        var producers = Enumerable.Range(0, 3).Select(p => Task.Run(() => ProduceAsync(p))).ToArray();
+
+        await WaitUntilAsync(() => Task.FromResult(acked.Count >= 200), "traffic before the kills");
+        var ticker = await cluster.ActiveAsync();
+        ticker.Kill();
+        output.WriteLine($"killed the ticker at {acked.Count} acknowledged msgs");
+        var survivors = cluster.Gateways.Where(g => g != ticker).ToList();
+        var next = await cluster.ActiveAsync(survivors);
+        var mark = acked.Count;
+        await WaitUntilAsync(() => Task.FromResult(acked.Count >= mark + 200), "traffic after the ticker's death");
+        await ticker.StartAsync();
+        var other = survivors.First(g => g != next);
+        mark = acked.Count;
+        await WaitUntilAsync(() => Task.FromResult(acked.Count >= mark + 200), "traffic with the old ticker back");
+        other.Kill();
+        output.WriteLine($"killed a reporting gateway at {acked.Count} acknowledged msgs");
+        mark = acked.Count;
+        await WaitUntilAsync(() => Task.FromResult(acked.Count >= mark + 200), "traffic after the second kill");
+        await other.StartAsync();
+        mark = acked.Count;
+        await WaitUntilAsync(() => Task.FromResult(acked.Count >= mark + 200), "traffic with every gateway back");
+        await stop.CancelAsync();
+        await Task.WhenAll(producers);
+        output.WriteLine($"{acked.Count} msgs acknowledged, {failed} produce calls failed");
+
+        // Every channel, read raw in queue order: each msg lies above every tick before it, and a tick reaches past the last one.
+        var highest = acked.Values.Max();
+        var written = new Dictionary<string, int>(StringComparer.Ordinal);
+        var reader = cluster.Gateways[0];
+        foreach (var channel in channels)
+        {
+            var (msgs, ticks) = await ReadUntilTickAsync(reader, channel, highest);
+            foreach (var msg in msgs)
+            {
+                written[msg.Text] = written.GetValueOrDefault(msg.Text) + 1;
+            }
+            output.WriteLine($"{channel}: {msgs.Count} msgs, {ticks} ticks");
+        }
+        Assert.All(acked.Keys, text => Assert.Equal(1, written.GetValueOrDefault(text)));
+        Assert.All(written, w => Assert.Equal(1, w.Value));
+
+        // A time-ticked subscription through one gateway: contiguous packs, each msg inside its pack's range.
+        var survivor = new MsgStreamApiClient(next.Client);
+        var packs = await survivor.ConsumeUntilAsync(channels, "audit", msgs => msgs.Count >= written.Count);
+        for (var i = 1; i < packs.Count; i++)
+        {
+            Assert.True(packs[i].BeginTs >= packs[i - 1].EndTs, $"pack {i} begins at {packs[i].BeginTs}, before the end {packs[i - 1].EndTs} of the one before");
+        }
+        Assert.All(packs.SelectMany(p => p.Msgs.Select(m => (p, m))), x => Assert.InRange(x.m.EndTs, x.p.BeginTs + 1, x.p.EndTs));
+        Assert.Equal(written.Keys.Order(), packs.SelectMany(p => p.Msgs).Select(m => m.Text).Order());
+    }
+
+    /// <summary>
+    /// Reads <paramref name="channel"/> from its start with a consumer group of its own until a tick at or above
+    /// <paramref name="tick"/> has arrived; asserts on the way that no msg lies at or below a tick before it.
+    /// </summary>
+    private static async Task<(List<(string Text, ulong EndTs)> Msgs, int Ticks)> ReadUntilTickAsync(GatewayProcess gateway, string channel, ulong tick)
+    {
+        var group = $"audit-{Guid.NewGuid():N}";
+        Assert.Equal(HttpStatusCode.Created, (await gateway.Client.PostAsJsonAsync($"api/v1/channels/{channel}/groups", new { groupName = group })).StatusCode);
+        var msgs = new List<(string, ulong)>();
+        ulong covered = 0;
+        var ticks = 0;
+        var clock = Stopwatch.StartNew();
+        while (covered < tick)
+        {
+            Assert.True(clock.Elapsed < Patience, $"No tick reached {tick} on {channel} in time (the last was {covered}).");
+            using var page = JsonDocument.Parse(await gateway.Client.GetStringAsync($"api/v1/channels/{channel}/groups/{group}/messages?n=10000&waitMs=500"));
+            foreach (var message in page.RootElement.GetProperty("messages").EnumerateArray())
+            {
+                var msg = Dispatcher.Unmarshal(message.GetProperty("payload").GetBytesFromBase64().AsSpan());
+                if (msg is TimeTickMsg timeTick)
+                {
+                    covered = Math.Max(covered, timeTick.EndTs);
+                    ticks++;
+                    continue;
+                }
+                Assert.True(msg.EndTs > covered, $"A msg at {msg.EndTs} landed on {channel} after a tick at {covered} that covers it.");
+                msgs.Add((Encoding.UTF8.GetString(MsgBodies.BodyOf(msg)), msg.EndTs));
+            }
+        }
+        return (msgs, ticks);
+    }
+
+    private static async Task<Dictionary<string, string>> StatesAsync(GatewayProcess gateway)
+    {
+        using var states = JsonDocument.Parse(await gateway.Client.GetStringAsync("api/v1/components/states"));
+        var all = new Dictionary<string, string> { ["root"] = states.RootElement.GetProperty("state").GetProperty("stateCode").GetString()! };
+        foreach (var component in states.RootElement.GetProperty("subcomponentStates").EnumerateArray())
+        {
+            all[component.GetProperty("role").GetString()!] = component.GetProperty("stateCode").GetString()!;
+        }
+        return all;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < Patience, $"Timed out waiting for {what}.");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Gateway processes on the shared etcd and redis-server, under a root path of their own.</summary>
+    private sealed class GatewayCluster : IAsyncDisposable
+    {
+        private readonly List<TempDirectory> _dirs = [];
+
+        private GatewayCluster(int count)
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["Milvus:Kv:Backend"] = "etcd",
+                ["Milvus:Etcd:Endpoints"] = TestServers.EtcdEndpoints,
+                ["Milvus:Etcd:RootPath"] = $"several-{Guid.NewGuid():N}",
+                ["Milvus:Session:TtlSeconds"] = TtlSeconds.ToString(CultureInfo.InvariantCulture),
+                ["Milvus:Mq:Backend"] = "redis",
+                ["Milvus:Redis:Configuration"] = TestServers.Redis,
+            };
+            for (var i = 0; i < count; i++)
+            {
+                var dir = new TempDirectory();
+                _dirs.Add(dir);
+                Gateways.Add(new GatewayProcess(dir.Path, settings));
+            }
+        }
+
+        public List<GatewayProcess> Gateways { get; } = [];
+
+        public static async Task<GatewayCluster> StartAsync(int count)
+        {
+            var cluster = new GatewayCluster(count);
+            try
+            {
+                foreach (var gateway in cluster.Gateways)
+                {
+                    await gateway.StartAsync();
+                }
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+            return cluster;
+        }
+
+        /// <summary>Waits until exactly one of <paramref name="among"/> (by default all) serves the TSO role and ticks, and returns it.</summary>
+        public async Task<GatewayProcess> ActiveAsync(IReadOnlyList<GatewayProcess>? among = null)
+        {
+            among ??= Gateways;
+            GatewayProcess? active = null;
+            await WaitUntilAsync(async () =>
+            {
+                var holders = new List<GatewayProcess>();
+                foreach (var gateway in among)
+                {
+                    if ((await StatesAsync(gateway))["tso"] == "Healthy")
+                    {
+                        holders.Add(gateway);
+                    }
+                }
+                active = holders.Count == 1 ? holders[0] : null;
+                return active is not null;
+            }, "one active TSO");
+            return active!;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var gateway in Gateways)
+            {
+                await gateway.DisposeAsync();
+            }
+            _dirs.ForEach(d => d.Dispose());
+        }
+    }
+}
