@@ -19,7 +19,7 @@ public static class MqServiceCollectionExtensions
     /// Registers both backends' services, which are built only when used, and the selected one as the
     /// <see cref="IMqClient"/>, the MQ component, its worker and its readiness check. The choice is made when the
     /// host builds them, from the validated <see cref="MqOptions"/>: an unknown value stops the start with an
-    /// error that names the key and the value. Only RocksMQ has a worker (retention) and a database on disk.
+    /// error that names the key and the value. Each queue has a retention worker; on Redis it runs on the gateway that serves the TSO role, once for the cluster.
     /// </summary>
     public static IServiceCollection AddMilvusMq(this IServiceCollection services)
     {
@@ -35,6 +35,7 @@ public static class MqServiceCollectionExtensions
         services.AddSingleton<Domain.MsgStream.Streams.MsgStreamFactory>();
         services.AddSingleton(sp => Select<IComponent>(sp, s => s.GetRequiredService<RocksMqComponent>(), s => s.GetRequiredService<RedisMqComponent>()));
         services.AddSingleton(sp => Select<IHostedService>(sp, s => ActivatorUtilities.CreateInstance<RocksMqRetentionService>(s), _ => new IdleHostedService()));
+        services.AddSingleton(sp => Select<IHostedService>(sp, _ => new IdleHostedService(), s => ActivatorUtilities.CreateInstance<RedisMqRetentionService>(s)));
         services.AddSingleton<IConfigureOptions<HealthCheckServiceOptions>>(sp => new ConfigureOptions<HealthCheckServiceOptions>(health =>
             health.Registrations.Add(Select(
                 sp,
@@ -65,6 +66,8 @@ public static class MqServiceCollectionExtensions
     /// </summary>
     private static void AddRedisMqServices(this IServiceCollection services)
     {
+        services.AddOptions<RedisMqOptions>().BindConfiguration(RedisMqOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RedisMqOptions>>(new OptionsValidator<RedisMqOptions>(o => o.Validate()));
         services.AddSingleton(sp => RedisMqClient.ConnectAsync(
                 sp.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration,
                 sp.GetRequiredService<IOptions<EtcdOptions>>().Value.RootPath,
@@ -83,4 +86,12 @@ public static class MqServiceCollectionExtensions
             MqBackend.Redis => redis(services),
             var other => throw new InvalidOperationException($"{MqOptions.SectionName}:{nameof(MqOptions.Backend)} has the unknown value '{other}'; use rocksmq or redis."),
         };
+}
+
+/// <summary>Fails the start with the options' own message, which names the failing key.</summary>
+internal sealed class OptionsValidator<T>(Func<T, string?> validate) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options) =>
+        validate(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -146,6 +146,42 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
         Assert.Equal(written.Keys.Order(), packs.SelectMany(p => p.Msgs).Select(m => m.Text).Order());
     }
 
+    [Fact]
+    public async Task ARedisStreamShrinksOnceItsGroupsHaveReadItAndOnlyTheTsoGatewayRunsRetention()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(2, new Dictionary<string, string>
+        {
+            ["Milvus:RedisMq:RetentionTimeInMinutes"] = "0",
+            ["Milvus:RedisMq:RetentionIntervalSeconds"] = "1",
+        });
+        var active = await cluster.ActiveAsync();
+        var standby = cluster.Gateways.Single(g => g != active);
+        Assert.Equal(HttpStatusCode.Created, (await standby.Client.PutAsJsonAsync("api/v1/channels/shrink", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await active.Client.PostAsJsonAsync("api/v1/channels/shrink/groups", new { groupName = "g" })).StatusCode);
+        var payloads = Enumerable.Range(0, 50).Select(i => new { payload = Convert.ToBase64String(Encoding.UTF8.GetBytes($"m{i}")) }).ToArray();
+        Assert.Equal(HttpStatusCode.Created, (await standby.Client.PostAsJsonAsync("api/v1/channels/shrink/messages", new { messages = payloads })).StatusCode);
+
+        await WaitUntilAsync(async () => await StreamLengthAsync(active, "shrink") == 50, "the retention pass to see 50 unread entries");
+        using var read = JsonDocument.Parse(await standby.Client.GetStringAsync("api/v1/channels/shrink/groups/g/messages?n=30"));
+        await WaitUntilAsync(async () => await StreamLengthAsync(active, "shrink") == 20, "the 30 read entries to go");
+        var rest = JsonDocument.Parse(await active.Client.GetStringAsync("api/v1/channels/shrink/groups/g/messages?n=100"));
+
+        Assert.Equal(30, read.RootElement.GetProperty("messages").GetArrayLength());
+        Assert.Equal(
+            Enumerable.Range(30, 20).Select(i => $"m{i}"),
+            rest.RootElement.GetProperty("messages").EnumerateArray().Select(m => Encoding.UTF8.GetString(m.GetProperty("payload").GetBytesFromBase64())));
+        Assert.Null(await StreamLengthAsync(standby, "shrink"));
+        await WaitUntilAsync(async () => await StreamLengthAsync(active, "shrink") == 0, "the rest to go once read");
+    }
+
+    /// <summary>The channel's <c>milvus_redismq_stream_length</c> on a gateway's /metrics, or null when it exports none.</summary>
+    private static async Task<long?> StreamLengthAsync(GatewayProcess gateway, string channel)
+    {
+        var line = (await gateway.Client.GetStringAsync("metrics")).Split('\n').FirstOrDefault(l =>
+            l.StartsWith("milvus_redismq_stream_length{", StringComparison.Ordinal) && l.Contains($"channel=\"{channel}\"", StringComparison.Ordinal));
+        return line is null ? null : (long)double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Reads <paramref name="channel"/> from its start with a consumer group of its own until a tick at or above
     /// <paramref name="tick"/> has arrived; asserts on the way that no msg lies at or below a tick before it.
@@ -204,7 +240,7 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
     {
         private readonly List<TempDirectory> _dirs = [];
 
-        private GatewayCluster(int count)
+        private GatewayCluster(int count, IReadOnlyDictionary<string, string>? extra)
         {
             var settings = new Dictionary<string, string>
             {
@@ -215,6 +251,10 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
                 ["Milvus:Mq:Backend"] = "redis",
                 ["Milvus:Redis:Configuration"] = TestServers.Redis,
             };
+            foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            {
+                settings[key] = value;
+            }
             for (var i = 0; i < count; i++)
             {
                 var dir = new TempDirectory();
@@ -225,9 +265,9 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
 
         public List<GatewayProcess> Gateways { get; } = [];
 
-        public static async Task<GatewayCluster> StartAsync(int count)
+        public static async Task<GatewayCluster> StartAsync(int count, IReadOnlyDictionary<string, string>? extra = null)
         {
-            var cluster = new GatewayCluster(count);
+            var cluster = new GatewayCluster(count, extra);
             try
             {
                 foreach (var gateway in cluster.Gateways)

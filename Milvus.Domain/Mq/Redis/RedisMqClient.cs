@@ -31,6 +31,12 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     private const string PayloadField = "p";
     private const string ConsumerName = "milvus";
 
+    /// <summary>
+    /// How many read entries the size rule walks in one pass when Redis cannot count a group's unread entries (after a
+    /// seek, until the group reads again); a pass then trims at most this many by size.
+    /// </summary>
+    private const int RetentionWalkLimit = 1000;
+
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
     private readonly IDatabase _db;
@@ -138,6 +144,33 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     {
         var names = await Call(() => _db.SortedSetRangeByRankAsync(_registry), cancellationToken).ConfigureAwait(false);
         return [.. names.Select(n => (string)n!)];
+    }
+
+    /// <summary>
+    /// One retention pass over every channel with <paramref name="options"/>' rules (see <see cref="RedisMqOptions"/>);
+    /// each channel is trimmed atomically against its groups' positions, so an entry that a group has not read, also
+    /// one it has just sought back to, never goes. Returns how many entries went and each channel's length after it.
+    /// </summary>
+    /// <exception cref="MqUnavailableException">Redis does not answer.</exception>
+    public async Task<RedisRetentionResult> RunRetentionAsync(RedisMqOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var time = options.RetentionTimeInMinutes < 0 ? -1 : options.RetentionTimeInMinutes * 60_000;
+        var size = options.RetentionSizeInMB < 0 ? -1 : options.RetentionSizeInMB * 1024 * 1024;
+        var lengths = new Dictionary<string, long>(StringComparer.Ordinal);
+        long trimmed = 0;
+        foreach (var channel in await ListChannelsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var result = await RunAsync(RedisMqScripts.Retention, [_registry, StreamKey(channel)], [channel, time, size, RetentionWalkLimit], cancellationToken).ConfigureAwait(false);
+            if (result.Resp2Type == ResultType.Integer)
+            {
+                continue; // Destroyed since the listing.
+            }
+            var pair = (RedisResult[])result!;
+            trimmed += (long)pair[0];
+            lengths[channel] = (long)pair[1];
+        }
+        return new RedisRetentionResult(trimmed, lengths);
     }
 
     public async Task CreateConsumerGroupAsync(string channel, string group, MqStartPosition position, CancellationToken cancellationToken = default)
@@ -421,3 +454,6 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         public static partial void ChannelDestroyed(ILogger logger, string channel);
     }
 }
+
+/// <summary>What a Redis retention pass did: how many entries it removed, and each channel's length after it.</summary>
+public sealed record RedisRetentionResult(long Trimmed, IReadOnlyDictionary<string, long> Lengths);

@@ -115,6 +115,68 @@ internal static class RedisMqScripts
         return 0
         """);
 
+    /// <summary>
+    /// KEYS: registry, stream. ARGV: name, retention time in ms (-1: off), retention size in bytes (-1: off), how many
+    /// read entries the size rule may walk when Redis cannot count them. Trims what every group has read (the entries
+    /// up to the lowest <c>last-delivered-id</c>): by time with <c>XTRIM MINID</c> below both that point and now minus
+    /// the time, then by size with the oldest read entries while they take more than the size (the memory of the
+    /// stream divided evenly among its entries). Returns <c>{ trimmed, length }</c>, or -1. A stream without groups
+    /// keeps everything.
+    /// </summary>
+    public static readonly RedisMqScript Retention = new("""
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        local len = redis.call('XLEN', KEYS[2])
+        local groups = redis.call('XINFO', 'GROUPS', KEYS[2])
+        if #groups == 0 or len == 0 then return { 0, len } end
+        local function parse(id)
+          local d = string.find(id, '-', 1, true)
+          return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
+        end
+        local function less(ams, aseq, bms, bseq) return ams < bms or (ams == bms and aseq < bseq) end
+        local rms, rseq, lag = nil, nil, 0
+        for i = 1, #groups do
+          local info = groups[i]
+          for j = 1, #info, 2 do
+            if info[j] == 'last-delivered-id' then
+              local ms, seq = parse(info[j + 1])
+              if rms == nil or less(ms, seq, rms, rseq) then rms, rseq = ms, seq end
+            elseif info[j] == 'lag' then
+              if lag and info[j + 1] then lag = math.max(lag, tonumber(info[j + 1])) else lag = nil end
+            end
+          end
+        end
+        local trimmed = 0
+        local time = tonumber(ARGV[2])
+        if time >= 0 then
+          local t = redis.call('TIME')
+          local old = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - time
+          local cms, cseq = rms, rseq + 1
+          if less(old, 0, cms, cseq) then cms, cseq = old, 0 end
+          if cms > 0 then trimmed = redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-%d', cms, cseq)) end
+        end
+        local size = tonumber(ARGV[3])
+        len = redis.call('XLEN', KEYS[2])
+        if size >= 0 and len > 0 then
+          local usage = redis.call('MEMORY', 'USAGE', KEYS[2]) or 0
+          if usage > size then
+            local avg = usage / len
+            if lag then
+              local read = len - lag
+              local drop = math.min(read, math.ceil((read * avg - size) / avg))
+              if drop > 0 then trimmed = trimmed + redis.call('XTRIM', KEYS[2], 'MAXLEN', len - drop) end
+            else
+              local read = redis.call('XRANGE', KEYS[2], '-', string.format('%d-%d', rms, rseq), 'COUNT', tonumber(ARGV[4]))
+              local drop = math.min(#read, math.ceil((#read * avg - size) / avg))
+              if drop > 0 then
+                local ms, seq = parse(read[drop][1])
+                trimmed = trimmed + redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-%d', ms, seq + 1))
+              end
+            end
+          end
+        end
+        return { trimmed, redis.call('XLEN', KEYS[2]) }
+        """);
+
     /// <summary>KEYS: registry, stream. ARGV: name. The id of the stream's last entry, false when it has none, or -1.</summary>
     public static readonly RedisMqScript LatestId = new("""
         if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end

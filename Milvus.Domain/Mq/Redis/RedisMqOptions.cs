@@ -1,0 +1,36 @@
+namespace Milvus.Domain.Mq.Redis;
+
+/// <summary>
+/// Redis Streams queue settings (section <c>Milvus:RedisMq</c>; the YAML keys <c>redismq.*</c> are the same
+/// settings). Retention follows RocksMQ's rules, entry by entry: an entry that every consumer group of its channel has
+/// read goes once it is older than the time, or while the channel's read entries are over the size; an entry that a
+/// group has not read, and every entry of a channel without groups, stays.
+/// </summary>
+public sealed class RedisMqOptions
+{
+    public const string SectionName = "Milvus:RedisMq";
+
+    /// <summary>
+    /// Entries read by every group and older than this go; 0 removes them as soon as every group has read them, a
+    /// negative value turns the time rule off (default 4320 = 3 days, as RocksMQ).
+    /// </summary>
+    public long RetentionTimeInMinutes { get; set; } = 4320;
+
+    /// <summary>
+    /// The oldest entries read by every group go while a channel's read entries take more than this many MiB of Redis
+    /// memory (estimated with <c>MEMORY USAGE</c>); a negative value turns the size rule off (default 8192).
+    /// </summary>
+    public long RetentionSizeInMB { get; set; } = 8192;
+
+    /// <summary>How often the retention pass runs, in seconds (default 60); one gateway of the cluster runs it.</summary>
+    public int RetentionIntervalSeconds { get; set; } = 60;
+
+    /// <summary>Whether the settings make sense; the message names the failing key.</summary>
+    public string? Validate() => this switch
+    {
+        { RetentionTimeInMinutes: < -1 } => "Milvus:RedisMq:RetentionTimeInMinutes must be -1 (off), 0 or more.",
+        { RetentionSizeInMB: < -1 } => "Milvus:RedisMq:RetentionSizeInMB must be -1 (off), 0 or more.",
+        { RetentionIntervalSeconds: < 1 } => "Milvus:RedisMq:RetentionIntervalSeconds must be at least 1.",
+        _ => null,
+    };
+}

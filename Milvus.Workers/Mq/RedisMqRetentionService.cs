@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.Redis;
+using Milvus.Domain.Telemetry;
+using Milvus.Workers.Hosting;
+using Milvus.Workers.Tso;
+
+namespace Milvus.Workers.Mq;
+
+/// <summary>
+/// Runs the Redis queue's retention pass every <c>Milvus:RedisMq:RetentionIntervalSeconds</c>, on the one gateway of
+/// the cluster that serves the TSO role (the others skip their turn), and exports each channel's stream length as
+/// <c>milvus_redismq_stream_length</c> from that gateway. A failed pass is logged and the next tick tries again.
+/// </summary>
+public sealed partial class RedisMqRetentionService(
+    RedisMqClient mq,
+    TsoComponent tso,
+    IOptions<RedisMqOptions> options,
+    TimeProvider time,
+    ILogger<RedisMqRetentionService> logger) : PeriodicService(time)
+{
+    private static readonly ConcurrentDictionary<RedisMqRetentionService, byte> Services = new();
+
+    private static readonly ObservableGauge<long> Length = MilvusTelemetry.Meter.CreateObservableGauge(
+        "milvus.redismq.stream_length", () => Services.Keys.SelectMany(s => s.Lengths()), "{entry}",
+        "Entries in a channel's Redis stream after the last retention pass (reported by the gateway that runs retention).");
+
+    private volatile IReadOnlyDictionary<string, long> _lengths = new Dictionary<string, long>();
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Services.TryAdd(this, 0);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        Services.TryRemove(this, out _);
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds);
+
+    protected override Task OnTickAsync(CancellationToken stoppingToken) => RunOnceAsync(stoppingToken);
+
+    /// <summary>One pass, when this gateway runs retention for the cluster, with its failures logged rather than thrown.</summary>
+    internal async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        if (!tso.Serves)
+        {
+            _lengths = new Dictionary<string, long>();
+            return;
+        }
+        try
+        {
+            var result = await mq.RunRetentionAsync(options.Value, cancellationToken).ConfigureAwait(false);
+            _lengths = result.Lengths;
+            Log.PassDone(logger, result.Trimmed, result.Lengths.Count);
+        }
+        catch (MqUnavailableException ex)
+        {
+            Log.PassFailed(logger, ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug in one pass must not stop the host; it is logged as an error and the next tick tries again.
+            Log.PassCrashed(logger, ex);
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Lengths() =>
+        _lengths.Select(l => new Measurement<long>(l.Value, new KeyValuePair<string, object?>("channel", l.Key)));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5211, Level = LogLevel.Debug, Message = "Redis queue retention pass: {Trimmed} entries removed over {Channels} channels.")]
+        public static partial void PassDone(ILogger logger, long trimmed, int channels);
+
+        [LoggerMessage(EventId = 5212, Level = LogLevel.Warning, Message = "Redis queue retention pass failed; the next tick tries again.")]
+        public static partial void PassFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5213, Level = LogLevel.Error, Message = "Redis queue retention pass failed unexpectedly; the next tick tries again.")]
+        public static partial void PassCrashed(ILogger logger, Exception exception);
+    }
+}
