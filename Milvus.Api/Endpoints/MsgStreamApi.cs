@@ -81,31 +81,46 @@ public static class MsgStreamApi
         WriteAsync(request, broadcast: true, producer, dispatcher, ids, limits.Value, cancellationToken);
 
     /// <summary>The next pack of a subscription.</summary>
-    public static async Task<Ok<StreamPackResponse>> Consume(StreamConsumeRequest request, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<StreamPackResponse>, ForwardedResult>> Consume(
+        StreamConsumeRequest request, StreamSubscriptions subscriptions, SubscriptionForwarder holder, HttpContext httpContext, CancellationToken cancellationToken)
     {
+        if (await holder.ThroughHolderAsync(request.SubName!, httpContext, request) is { } forwarded)
+        {
+            return forwarded;
+        }
         var pack = await subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned, StartOf(request.Position),
             TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken);
         return TypedResults.Ok(pack is null ? StreamPackResponse.Empty : ToResponse(pack));
     }
 
     /// <summary>Moves a subscription.</summary>
-    public static async Task<NoContent> Seek(StreamSeekRequest request, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ForwardedResult>> Seek(
+        StreamSeekRequest request, StreamSubscriptions subscriptions, SubscriptionForwarder holder, HttpContext httpContext, CancellationToken cancellationToken)
     {
+        if (await holder.ThroughHolderAsync(request.SubName!, httpContext, request) is { } forwarded)
+        {
+            return forwarded;
+        }
         var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId, p.MsgGroup ?? request.SubName!, p.Timestamp)).ToArray();
         await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
         return TypedResults.NoContent();
     }
 
     /// <summary>Ends a subscription.</summary>
-    public static async Task<NoContent> DeleteSubscription(string subName, StreamSubscriptions subscriptions, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ForwardedResult>> DeleteSubscription(
+        string subName, StreamSubscriptions subscriptions, SubscriptionForwarder holder, HttpContext httpContext, CancellationToken cancellationToken)
     {
+        if (await holder.ThroughHolderAsync(subName, httpContext, body: null) is { } forwarded)
+        {
+            return forwarded;
+        }
         await subscriptions.RemoveAsync(subName, cancellationToken);
         return TypedResults.NoContent();
     }
 
     /// <summary>Streams a subscription's packs as Server-Sent Events.</summary>
-    public static async Task<Results<PackEventsResult, ValidationProblem>> Subscribe(
-        string? channels, string? subName, bool? timeTickAligned, string? position, StreamSubscriptions subscriptions, HttpContext httpContext)
+    public static async Task<Results<PackEventsResult, ValidationProblem, ForwardedResult>> Subscribe(
+        string? channels, string? subName, bool? timeTickAligned, string? position, StreamSubscriptions subscriptions, SubscriptionForwarder holder, HttpContext httpContext)
     {
         var names = (channels ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var name = string.IsNullOrEmpty(subName) ? $"sse-{Guid.NewGuid():N}" : subName;
@@ -125,6 +140,10 @@ public static class MsgStreamApi
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
+        }
+        if (await holder.ThroughHolderAsync(name, httpContext, body: null, streaming: true) is { } forwarded)
+        {
+            return forwarded;
         }
         var lease = await subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted);
         // Ends the subscription when the response is done, however it ends.

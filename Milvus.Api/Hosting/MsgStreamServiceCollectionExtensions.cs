@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Milvus.Domain.Components;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
+using Milvus.Api.Infrastructure;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.MsgStream;
 using Milvus.Workers.TimeTick;
 
 namespace Milvus.Api.Hosting;
@@ -26,6 +28,9 @@ public static class MsgStreamServiceCollectionExtensions
         services.AddSingleton<TickedChannels>();
         services.AddSingleton<GatewayProducer>();
         services.AddSingleton<StreamSubscriptions>();
+        // A subscription is held by one gateway of the cluster; calls on the others are served through it.
+        services.AddSingleton<SubscriptionOwners>();
+        services.AddHttpClient<SubscriptionForwarder>(client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<IMaintenanceJob, SubscriptionExpiryJob>();
         services.AddSingleton<TimeTickCluster>();
         services.AddSingleton<TimeTickComponent>();

@@ -63,8 +63,8 @@ public sealed class SubscriptionLimitException(int limit)
 /// <remarks>
 /// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
 /// past the answer before it. A gateway that restarts reopens the subscription there, not at its consumer groups,
-/// which have moved on by whatever its stream had read ahead. A subscription belongs to the gateway that holds it
-/// open: two gateways that open the same name share its groups.
+/// which have moved on by whatever its stream had read ahead. This holds one gateway's subscriptions; which gateway holds
+/// a subscription in a cluster is recorded outside (the workers' <c>SubscriptionOwners</c>), and calls reach the holder.
 /// </remarks>
 public sealed partial class StreamSubscriptions(
     MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
@@ -73,6 +73,9 @@ public sealed partial class StreamSubscriptions(
     private readonly SemaphoreSlim _admission = new(1, 1);
     // A kept subscription's idle time counts from this gateway's start at the earliest.
     private readonly long _startedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Raised with a subscription's name once it has ended here (deleted, expired, or its SSE client gone).</summary>
+    public event Action<string>? SubscriptionEnded;
 
     /// <summary>How many subscriptions are open.</summary>
     public int Count => _subscriptions.Count;
@@ -267,6 +270,40 @@ public sealed partial class StreamSubscriptions(
     }
 
     /// <summary>
+    /// Lets go of subscription <paramref name="subName"/> here without ending it, because another gateway holds it now:
+    /// its stream stops reading (a call waiting on it returns), and its consumer groups and checkpoint stay for the
+    /// holder. A later call here opens it afresh from the checkpoint. Does nothing when it is not open here.
+    /// </summary>
+    public async Task LetGoAsync(string subName)
+    {
+        if (!_subscriptions.TryGetValue(subName, out var subscription))
+        {
+            return;
+        }
+        await subscription.Stream.CloseAsync().ConfigureAwait(false);
+        if (subscription.Streaming)
+        {
+            // Its SSE response ends with the stream, and ends the subscription as it does when the client leaves.
+            return;
+        }
+        await subscription.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!subscription.Ended)
+            {
+                subscription.Ended = true;
+                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
+                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+                Log.LetGo(logger, subName);
+            }
+        }
+        finally
+        {
+            subscription.Gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Closes every subscription's stream, for shutdown: the consumer groups and the checkpoints stay, so that after a
     /// restart a consume subscription resumes past its last acknowledged answer. Later calls on a closed subscription
     /// find nothing ready.
@@ -358,6 +395,7 @@ public sealed partial class StreamSubscriptions(
                 await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
             }
             Log.Ended(logger, subName);
+            SubscriptionEnded?.Invoke(subName);
             return true;
         }
         finally
@@ -563,6 +601,7 @@ public sealed partial class StreamSubscriptions(
                 }
                 await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
                 Log.Ended(logger, subName);
+                SubscriptionEnded?.Invoke(subName);
             }
             finally
             {
@@ -643,6 +682,9 @@ public sealed partial class StreamSubscriptions(
 
         [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Subscription {SubName} could not go on from its checkpoint after a failed seek, so it ended.")]
         public static partial void RestoreFailed(ILogger logger, Exception exception, string subName);
+
+        [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "Subscription {SubName} is held by another gateway now; this one let go of it (its groups and checkpoint stay).")]
+        public static partial void LetGo(ILogger logger, string subName);
 
     }
 }
