@@ -34,6 +34,8 @@ public static class ArchiveServiceCollectionExtensions
             sp.GetRequiredService<ITxnKv>(),
             sp.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey),
             sp.GetService<UnmarshalDispatcher>()));
+        // One gateway of the cluster archives each channel at a time.
+        services.AddSingleton<ArchiveClaims>();
         services.AddSingleton<ArchiveSupervisor>();
         services.AddSingleton<ArchiveComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ArchiveComponent>());

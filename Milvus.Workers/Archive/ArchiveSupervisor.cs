@@ -17,7 +17,9 @@ namespace Milvus.Workers.Archive;
 /// checkpoint, so nothing is lost or archived twice). Each graph reports as a component <c>archiver/&lt;channel&gt;</c>.
 /// A destroyed channel's archive (segment metadata and objects) is purged once its graph has stopped: at once by
 /// <see cref="DestroyChannelsAsync"/>, or by the next sync when the channel went some other way. A purge that fails
-/// is retried by every later sync, and a channel whose purge is unfinished gets no new graph until it is done.
+/// is retried by every later sync, and a channel whose purge is unfinished gets no new graph until it is done. With
+/// <see cref="ArchiveClaims"/>, each channel is archived by one gateway of the cluster at a time: a gateway runs
+/// graphs only for the channels it holds, and stops a graph before it hands its channel over.
 /// </summary>
 public sealed partial class ArchiveSupervisor(
     MsgStreamFactory streams,
@@ -25,7 +27,8 @@ public sealed partial class ArchiveSupervisor(
     SegmentCatalog catalog,
     IOptions<ArchiveOptions> options,
     TimeProvider time,
-    ILogger<ArchiveSupervisor> logger) : IAsyncDisposable
+    ILogger<ArchiveSupervisor> logger,
+    ArchiveClaims? claims = null) : IAsyncDisposable
 {
     /// <summary>The role prefix of the graphs' component states.</summary>
     public const string RolePrefix = "archiver/";
@@ -74,7 +77,21 @@ public sealed partial class ArchiveSupervisor(
                 Log.Stopped(logger, channel);
                 await PurgeAsync(channel, cancellationToken).ConfigureAwait(false);
             }
-            foreach (var channel in channels.Order(StringComparer.Ordinal))
+            var (mine, letGo) = claims is null ? (channels, []) : await claims.SettleAsync(channels, cancellationToken).ConfigureAwait(false);
+            foreach (var (channel, other) in Snapshot().Where(e => channels.Contains(e.Key) && !mine.Contains(e.Key)))
+            {
+                // Another gateway archives it (or will): the graph stops, its checkpoint stays for the holder.
+                await StopAsync(other).ConfigureAwait(false);
+                lock (_entries)
+                {
+                    _entries.Remove(channel);
+                }
+            }
+            if (claims is not null && letGo.Count > 0)
+            {
+                await claims.ReleaseAsync(letGo, cancellationToken).ConfigureAwait(false);
+            }
+            foreach (var channel in mine.Order(StringComparer.Ordinal))
             {
                 Entry entry;
                 lock (_entries)
@@ -211,9 +228,15 @@ public sealed partial class ArchiveSupervisor(
         try
         {
             _closed = true;
-            foreach (var (_, entry) in Snapshot())
+            var held = Snapshot();
+            foreach (var (_, entry) in held)
             {
                 await StopAsync(entry).ConfigureAwait(false);
+            }
+            if (claims is not null)
+            {
+                // The others take these channels over at once instead of after this gateway's lease.
+                await claims.ReleaseAsync(held.Select(e => e.Key), CancellationToken.None).ConfigureAwait(false);
             }
         }
         finally
