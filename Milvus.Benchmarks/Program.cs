@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using Milvus.Benchmarks.Cluster;
 using Milvus.Benchmarks.Mq;
 using Milvus.Benchmarks.MsgStream;
 using Milvus.Benchmarks.Sessions;
@@ -6,6 +7,7 @@ using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
 // msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
+// cluster [seconds] [producers] [batch] (three gateways on the etcd and Redis of MILVUS_TEST_ETCD_ENDPOINTS and MILVUS_TEST_REDIS);
 // bare-server URL is the driver's baseline child process.
 switch (args)
 {
@@ -23,6 +25,8 @@ switch (args)
         return await MsgStreamRounds.RunProduceAsync(rest);
     case ["msgstream-latency", .. var rest]:
         return await LatencyDriver.RunAsync(rest);
+    case ["cluster", .. var rest]:
+        return await ClusterDriver.RunAsync(rest);
 }
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'

@@ -226,7 +226,7 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
             ["Milvus:Minio:AccessKey"] = TestServers.S3AccessKey,
             ["Milvus:Minio:SecretKey"] = TestServers.S3SecretKey,
             ["Milvus:Minio:Bucket"] = $"archive-{Guid.NewGuid():N}"[..30],
-        });
+        }, probeReadiness: false); // Nothing asks /health/ready: the object store makes its bucket when it starts.
         string[] channels = ["arch-0", "arch-1", "arch-2", "arch-3"];
         foreach (var channel in channels)
         {
@@ -405,14 +405,15 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
         /// <summary>The cluster's <c>Milvus:Etcd:RootPath</c>.</summary>
         public string RootPath { get; } = $"several-{Guid.NewGuid():N}";
 
-        public static async Task<GatewayCluster> StartAsync(int count, IReadOnlyDictionary<string, string>? extra = null)
+        /// <param name="probeReadiness">Whether each start waits for <c>/health/ready</c> to answer 200 (else only for the host to start).</param>
+        public static async Task<GatewayCluster> StartAsync(int count, IReadOnlyDictionary<string, string>? extra = null, bool probeReadiness = true)
         {
             var cluster = new GatewayCluster(count, extra);
             try
             {
                 foreach (var gateway in cluster.Gateways)
                 {
-                    await gateway.StartAsync();
+                    await gateway.StartAsync(requireReady: probeReadiness);
                 }
             }
             catch
