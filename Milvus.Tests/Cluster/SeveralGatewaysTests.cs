@@ -405,6 +405,8 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
         /// <summary>The cluster's <c>Milvus:Etcd:RootPath</c>.</summary>
         public string RootPath { get; } = $"several-{Guid.NewGuid():N}";
 
+        /// <param name="count">How many gateways.</param>
+        /// <param name="extra">Settings beyond the shared etcd and Redis.</param>
         /// <param name="probeReadiness">Whether each start waits for <c>/health/ready</c> to answer 200 (else only for the host to start).</param>
         public static async Task<GatewayCluster> StartAsync(int count, IReadOnlyDictionary<string, string>? extra = null, bool probeReadiness = true)
         {

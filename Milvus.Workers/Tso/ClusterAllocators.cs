@@ -21,6 +21,12 @@ namespace Milvus.Workers.Tso;
 /// </summary>
 public sealed class ClusterTimestampAllocator : ITimestampAllocator, IAsyncDisposable
 {
+    /// <summary>
+    /// How long a batch from the active gateway is handed out: short, because a standby's time tick report is as old
+    /// as the timestamp it is made from, and the cluster's ticks wait for the oldest report.
+    /// </summary>
+    public static readonly TimeSpan RemoteMaxAge = TimeSpan.FromMilliseconds(10);
+
     private readonly TsoComponent _tso;
     private readonly GatewaySessionComponent? _gateway;
     private readonly TimestampAllocator _remote;
@@ -38,7 +44,7 @@ public sealed class ClusterTimestampAllocator : ITimestampAllocator, IAsyncDispo
     {
         _tso = tso;
         _gateway = gateway;
-        _remote = new TimestampAllocator(active, time, logger: logger);
+        _remote = new TimestampAllocator(active, time, RemoteMaxAge, logger: logger);
         _remote.Start();
     }
 
