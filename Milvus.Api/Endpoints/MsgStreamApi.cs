@@ -88,8 +88,8 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        var pack = await subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned, StartOf(request.Position),
-            TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken);
+        var pack = await holder.ServeHereAsync(request.SubName!, () => subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned,
+            StartOf(request.Position), TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken));
         return TypedResults.Ok(pack is null ? StreamPackResponse.Empty : ToResponse(pack));
     }
 
@@ -102,7 +102,11 @@ public static class MsgStreamApi
             return forwarded;
         }
         var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId, p.MsgGroup ?? request.SubName!, p.Timestamp)).ToArray();
-        await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
+        await holder.ServeHereAsync(request.SubName!, async () =>
+        {
+            await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
+            return true;
+        });
         return TypedResults.NoContent();
     }
 
@@ -114,7 +118,11 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        await subscriptions.RemoveAsync(subName, cancellationToken);
+        await holder.ServeHereAsync(subName, async () =>
+        {
+            await subscriptions.RemoveAsync(subName, cancellationToken);
+            return true;
+        });
         return TypedResults.NoContent();
     }
 
@@ -145,7 +153,7 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        var lease = await subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted);
+        var lease = await holder.ServeHereAsync(name, () => subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted));
         // Ends the subscription when the response is done, however it ends.
         httpContext.Response.RegisterForDisposeAsync(lease);
         return new PackEventsResult(Packs(lease, httpContext.RequestAborted));

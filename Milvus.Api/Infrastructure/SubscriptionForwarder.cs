@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
+using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Workers.MsgStream;
 using Milvus.Workers.Tso;
@@ -26,6 +27,11 @@ public sealed class SubscriptionForwarder(HttpClient http, SubscriptionOwners ow
     public async Task<ForwardedResult?> ThroughHolderAsync(string subName, HttpContext context, object? body, bool streaming = false)
     {
         var cancellationToken = context.RequestAborted;
+        if (!MqNames.IsValid(subName))
+        {
+            // No subscription has such a name; the call fails here as it would anywhere, and claims nothing.
+            return null;
+        }
         if (await owners.RemoteOwnerAsync(subName, cancellationToken) is not { } holder)
         {
             return null;
@@ -67,6 +73,23 @@ public sealed class SubscriptionForwarder(HttpClient http, SubscriptionOwners ow
         }
     }
 
+    /// <summary>
+    /// Serves a call here with <paramref name="serve"/>; when it fails and leaves no subscription of that name open
+    /// here, the record that the call claimed goes again, so a failed call changes nothing.
+    /// </summary>
+    public async Task<T> ServeHereAsync<T>(string subName, Func<Task<T>> serve)
+    {
+        try
+        {
+            return await serve();
+        }
+        catch
+        {
+            await owners.ReleaseUnlessOpenAsync(subName);
+            throw;
+        }
+    }
+
     private static SubscriptionOwnerUnavailableException Unreachable(string subName, string holder, string reason, Exception inner) =>
         new($"Subscription '{subName}' is held by the gateway at {holder}, which cannot be reached ({reason}). " +
             "If that gateway is gone, the subscription moves to the next gateway called once its session lease ends (Milvus:Session:TtlSeconds); retry shortly.", inner);
@@ -88,10 +111,10 @@ public sealed class ForwardedResult(HttpResponseMessage response) : IResult
             {
                 httpContext.Response.Headers.CacheControl = cache.ToString();
             }
-            await using var body = await response.Content.ReadAsStreamAsync(httpContext.RequestAborted);
             var buffer = new byte[16 * 1024];
             try
             {
+                await using var body = await response.Content.ReadAsStreamAsync(httpContext.RequestAborted);
                 int read;
                 while ((read = await body.ReadAsync(buffer, httpContext.RequestAborted)) > 0)
                 {
@@ -103,6 +126,12 @@ public sealed class ForwardedResult(HttpResponseMessage response) : IResult
             catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
             {
                 // The client left; the holder's stream ends with this response.
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                // The holder went away mid-answer (the status is sent already): the response ends here, and the client
+                // sees a cut stream, as if the holder had been called directly.
+                httpContext.Abort();
             }
         }
     }

@@ -16,6 +16,23 @@ namespace Milvus.Workers.Archive;
 /// </summary>
 public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discovery, GatewaySessionComponent gateway, ILogger<ArchiveClaims> logger)
 {
+    /// <summary>
+    /// Calls <paramref name="stop"/> whenever this gateway's session is lost: its claims go with the lease, so another
+    /// gateway may start archiving its channels, and its own graphs must stop at once rather than at the next sync.
+    /// </summary>
+    public void WhenLost(Func<Task> stop)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        gateway.Session.RegistrationChanged += (registered, reason) =>
+        {
+            if (!registered)
+            {
+                Log.Lost(logger, reason);
+                _ = stop();
+            }
+        };
+    }
+
     /// <summary>Where the claims live, under the meta KV's root path.</summary>
     public const string Prefix = "archive-claims/";
 
@@ -94,10 +111,15 @@ public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discove
         {
             try
             {
-                if (await meta.CompareValueAndSwapAsync(Prefix + channel, self, "", gateway.Session.LeaseId, cancellationToken).ConfigureAwait(false))
+                // Only our own claim; it lives as long as our lease, so it cannot change hands between the read and the removal.
+                if (await meta.LoadAsync(Prefix + channel, cancellationToken).ConfigureAwait(false) == self)
                 {
                     await meta.RemoveAsync(Prefix + channel, cancellationToken).ConfigureAwait(false);
                 }
+            }
+            catch (KvKeyNotFoundException)
+            {
+                // Gone already.
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -113,6 +135,9 @@ public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discove
 
         [LoggerMessage(EventId = 8202, Level = LogLevel.Information, Message = "This gateway lets go of channel {Channel}: it holds more than its share of {Share} channels.")]
         public static partial void LetGo(ILogger logger, string channel, int share);
+
+        [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "This gateway lost its session ({Reason}); its archive claims go with the lease, and its graphs stop.")]
+        public static partial void Lost(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "The archive claim of channel {Channel} could not be released at stop; it goes with the session lease.")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception, string channel);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Params;
 using Milvus.Workers.Hosting;
@@ -15,7 +16,8 @@ public sealed partial class ArchiveService(
     ArchiveSupervisor supervisor,
     IOptions<ArchiveOptions> options,
     TimeProvider time,
-    ILogger<ArchiveService> logger) : PeriodicService(time)
+    ILogger<ArchiveService> logger,
+    ArchiveClaims? claims = null) : PeriodicService(time)
 {
     protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.DiscoveryIntervalMs);
 
@@ -25,6 +27,7 @@ public sealed partial class ArchiveService(
         {
             return;
         }
+        claims?.WhenLost(supervisor.StopGraphsAsync);
         await OnTickAsync(stoppingToken).ConfigureAwait(false);
         await base.ExecuteAsync(stoppingToken).ConfigureAwait(false);
     }
@@ -35,9 +38,14 @@ public sealed partial class ArchiveService(
         {
             await supervisor.SyncAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (MqException ex)
+        catch (Exception ex) when (ex is MqException or KvException)
         {
             Log.SyncFailed(logger, ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            // A bug in one sync must not stop the host; the next sync tries again.
+            Log.SyncCrashed(logger, ex);
         }
     }
 
@@ -49,7 +57,10 @@ public sealed partial class ArchiveService(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 8101, Level = LogLevel.Warning, Message = "The archiver could not list the channels; the next sync retries.")]
+        [LoggerMessage(EventId = 8101, Level = LogLevel.Warning, Message = "The archiver could not list the channels or settle its claims; the next sync retries.")]
         public static partial void SyncFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 8102, Level = LogLevel.Error, Message = "The archiver's sync failed unexpectedly; the next sync retries.")]
+        public static partial void SyncCrashed(ILogger logger, Exception exception);
     }
 }

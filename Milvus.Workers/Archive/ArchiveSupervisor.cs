@@ -221,6 +221,31 @@ public sealed partial class ArchiveSupervisor(
         return states;
     }
 
+    /// <summary>
+    /// Stops every graph without handing anything back (this gateway lost its session, and with it its claims): their
+    /// checkpoints stay for whichever gateway claims the channels next. The next sync starts graphs again for the
+    /// channels this gateway holds then.
+    /// </summary>
+    public async Task StopGraphsAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var (channel, entry) in Snapshot())
+            {
+                if (entry.Graph is not null)
+                {
+                    await StopAsync(entry).ConfigureAwait(false);
+                    Log.Stopped(logger, channel);
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Stops every graph; <see cref="SyncAsync"/> does nothing afterwards.</summary>
     public async Task CloseAsync()
     {

@@ -24,8 +24,9 @@ public sealed partial class SubscriptionOwners
     private readonly GatewaySessionComponent _gateway;
     private readonly StreamSubscriptions _subscriptions;
     private readonly ILogger<SubscriptionOwners> _logger;
-    // The subscriptions this gateway holds, with the lease it claimed them under: a new lease means the records are gone.
-    private readonly ConcurrentDictionary<string, long> _held = new(StringComparer.Ordinal);
+    // The subscriptions this gateway holds, with the lease it claimed them under (a new lease means the records are gone)
+    // and the exact record it wrote, which carries a claim id of its own: a release removes only that record.
+    private readonly ConcurrentDictionary<string, (long Lease, string Record)> _held = new(StringComparer.Ordinal);
 
     public SubscriptionOwners(IMetaKv meta, GatewaySessionComponent gateway, StreamSubscriptions subscriptions, ILogger<SubscriptionOwners> logger)
     {
@@ -58,17 +59,17 @@ public sealed partial class SubscriptionOwners
             throw new SubscriptionOwnerUnavailableException("This gateway's session is not registered (the meta KV may be unreachable), so it cannot hold subscriptions; it registers again by itself, retry shortly.");
         }
         var lease = session.LeaseId;
-        if (_held.TryGetValue(subName, out var heldUnder) && heldUnder == lease)
+        if (_held.TryGetValue(subName, out var held) && held.Lease == lease)
         {
             return null;
         }
         var key = Prefix + subName;
-        var mine = JsonSerializer.Serialize(new OwnerRecord(session.ServerId, session.Info!.Address));
+        var mine = JsonSerializer.Serialize(new OwnerRecord(session.ServerId, session.Info!.Address, Guid.NewGuid().ToString("N")));
         for (var attempt = 0; attempt < 3; attempt++)
         {
             if (await _meta.CompareVersionAndSwapAsync(key, 0, mine, lease, cancellationToken).ConfigureAwait(false))
             {
-                _held[subName] = lease;
+                _held[subName] = (lease, mine);
                 Log.Claimed(_logger, subName);
                 return null;
             }
@@ -81,10 +82,6 @@ public sealed partial class SubscriptionOwners
             {
                 continue; // Released meanwhile: claim again.
             }
-            if (value.Length == 0)
-            {
-                continue; // Being released by its holder: claim again.
-            }
             var owner = JsonSerializer.Deserialize<OwnerRecord>(value);
             if (owner is not null && owner.ServerId != session.ServerId)
             {
@@ -93,29 +90,40 @@ public sealed partial class SubscriptionOwners
                 return owner.Address;
             }
             // Ours from an earlier lease of this same server id: take it under the current one.
-            await _meta.SaveWithLeaseAsync(key, mine, lease, cancellationToken).ConfigureAwait(false);
-            _held[subName] = lease;
+            if (!await _meta.CompareValueAndSwapAsync(key, value, mine, lease, cancellationToken).ConfigureAwait(false))
+            {
+                continue; // It changed meanwhile: look again.
+            }
+            _held[subName] = (lease, mine);
             return null;
         }
         throw new SubscriptionOwnerUnavailableException($"Subscription '{subName}' changed hands three times during this call; retry.");
     }
 
+    /// <summary>Removes this gateway's record of <paramref name="subName"/> when no subscription of that name is open here (a call that claimed it failed).</summary>
+    public Task ReleaseUnlessOpenAsync(string subName) =>
+        _subscriptions.Contains(subName) ? Task.CompletedTask : ReleaseAsync(subName);
+
     /// <summary>Removes this gateway's record of <paramref name="subName"/>, when it holds one.</summary>
     public async Task ReleaseAsync(string subName)
     {
-        if (!_held.TryRemove(subName, out _))
+        if (!_held.TryRemove(subName, out var held))
         {
             return;
         }
-        var session = _gateway.Session;
-        var mine = JsonSerializer.Serialize(new OwnerRecord(session.ServerId, session.Info?.Address ?? ""));
+        var mine = held.Record;
         try
         {
-            // Only our own record: a successor's claim stays. A compare-and-swap to an empty value, then the removal.
-            if (await _meta.CompareValueAndSwapAsync(Prefix + subName, mine, "", session.LeaseId).ConfigureAwait(false))
+            // Only our own record: a successor's claim stays. Our record lives as long as our lease, so it cannot change
+            // hands between the read and the removal.
+            if (await _meta.LoadAsync(Prefix + subName).ConfigureAwait(false) == mine)
             {
                 await _meta.RemoveAsync(Prefix + subName).ConfigureAwait(false);
             }
+        }
+        catch (KvKeyNotFoundException)
+        {
+            // Gone already.
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -144,7 +152,8 @@ public sealed partial class SubscriptionOwners
         }
     }
 
-    private sealed record OwnerRecord(long ServerId, string Address);
+    /// <summary>A holder's record: its server id and address, and an id of this claim.</summary>
+    private sealed record OwnerRecord(long ServerId, string Address, string ClaimId);
 
     private static partial class Log
     {

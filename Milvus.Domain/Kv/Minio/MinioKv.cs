@@ -74,7 +74,18 @@ public sealed class MinioKv : IBaseKv
     {
         if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken).ConfigureAwait(false))
         {
-            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(_bucket), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(_bucket), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Another gateway may have made it at the same moment; anything else fails again here.
+                if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
         }
         return 0;
     }, cancellationToken);

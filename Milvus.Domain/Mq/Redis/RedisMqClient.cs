@@ -152,7 +152,13 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// one it has just sought back to, never goes. Returns how many entries went and each channel's length after it.
     /// </summary>
     /// <exception cref="MqUnavailableException">Redis does not answer.</exception>
-    public async Task<RedisRetentionResult> RunRetentionAsync(RedisMqOptions options, CancellationToken cancellationToken = default)
+    /// <param name="options">The rules.</param>
+    /// <param name="keepFrom">
+    /// Per channel, the first msg id that must stay whatever the groups have read: where a subscription or an archiver
+    /// resumes after a restart, since a stream's groups have moved on by what it read ahead.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the pass between channels.</param>
+    public async Task<RedisRetentionResult> RunRetentionAsync(RedisMqOptions options, IReadOnlyDictionary<string, long>? keepFrom = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var time = options.RetentionTimeInMinutes < 0 ? -1 : options.RetentionTimeInMinutes * 60_000;
@@ -161,7 +167,8 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         long trimmed = 0;
         foreach (var channel in await ListChannelsAsync(cancellationToken).ConfigureAwait(false))
         {
-            var result = await RunAsync(RedisMqScripts.Retention, [_registry, StreamKey(channel)], [channel, time, size, RetentionWalkLimit], cancellationToken).ConfigureAwait(false);
+            var floor = keepFrom is not null && keepFrom.TryGetValue(channel, out var id) ? RedisMqIds.ToEntryId(Math.Max(0, id)) : "";
+            var result = await RunAsync(RedisMqScripts.Retention, [_registry, StreamKey(channel)], [channel, time, size, RetentionWalkLimit, floor], cancellationToken).ConfigureAwait(false);
             if (result.Resp2Type == ResultType.Integer)
             {
                 continue; // Destroyed since the listing.

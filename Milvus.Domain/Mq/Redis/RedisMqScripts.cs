@@ -117,11 +117,13 @@ internal static class RedisMqScripts
 
     /// <summary>
     /// KEYS: registry, stream. ARGV: name, retention time in ms (-1: off), retention size in bytes (-1: off), how many
-    /// read entries the size rule may walk when Redis cannot count them. Trims what every group has read (the entries
-    /// up to the lowest <c>last-delivered-id</c>): by time with <c>XTRIM MINID</c> below both that point and now minus
-    /// the time, then by size with the oldest read entries while they take more than the size (the memory of the
-    /// stream divided evenly among its entries). Returns <c>{ trimmed, length }</c>, or -1. A stream without groups
-    /// keeps everything.
+    /// read entries the size rule may walk when Redis cannot count them, and the first entry id that must stay whatever
+    /// the groups have read (empty for none: where a subscription or an archiver resumes after a restart). Only what
+    /// every group has read (the entries up to the lowest <c>last-delivered-id</c>) and lies below that id may go: by
+    /// time with <c>XTRIM MINID</c> below now minus the time, then by size, the oldest first, while they take more than
+    /// the size (the memory of the stream divided evenly among its entries; when Redis cannot count the entries that may
+    /// go, the oldest of them go while the whole stream takes more than the size, at most the walked number a pass).
+    /// Returns <c>{ trimmed, length }</c>, or -1. A stream without groups keeps everything.
     /// </summary>
     public static readonly RedisMqScript Retention = new("""
         if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
@@ -133,26 +135,38 @@ internal static class RedisMqScripts
           return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
         end
         local function less(ams, aseq, bms, bseq) return ams < bms or (ams == bms and aseq < bseq) end
-        local rms, rseq, lag = nil, nil, 0
+        -- (kms, kseq): the first entry that must stay; everything below it may go.
+        local kms, kseq, lag = nil, nil, 0
         for i = 1, #groups do
           local info = groups[i]
+          local glag = false
           for j = 1, #info, 2 do
             if info[j] == 'last-delivered-id' then
               local ms, seq = parse(info[j + 1])
-              if rms == nil or less(ms, seq, rms, rseq) then rms, rseq = ms, seq end
+              if kms == nil or less(ms, seq + 1, kms, kseq) then kms, kseq = ms, seq + 1 end
             elseif info[j] == 'lag' then
-              if lag and info[j + 1] then lag = math.max(lag, tonumber(info[j + 1])) else lag = nil end
+              glag = info[j + 1]
             end
           end
+          -- A lag that Redis cannot tell (nil after a seek) or does not report (before 7.0) leaves the count unknown.
+          if lag and glag then lag = math.max(lag, tonumber(glag)) else lag = nil end
         end
+        if ARGV[5] ~= '' then
+          local fms, fseq = parse(ARGV[5])
+          if less(fms, fseq, kms, kseq) then
+            kms, kseq = fms, fseq
+            lag = nil -- The groups' lag no longer counts the entries that may go.
+          end
+        end
+        local keep = string.format('%d-%d', kms, kseq)
         local trimmed = 0
         local time = tonumber(ARGV[2])
         if time >= 0 then
           local t = redis.call('TIME')
           local old = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - time
-          local cms, cseq = rms, rseq + 1
-          if less(old, 0, cms, cseq) then cms, cseq = old, 0 end
-          if cms > 0 then trimmed = redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-%d', cms, cseq)) end
+          local cut = keep
+          if less(old, 0, kms, kseq) then cut = string.format('%d-0', old) end
+          trimmed = redis.call('XTRIM', KEYS[2], 'MINID', cut)
         end
         local size = tonumber(ARGV[3])
         len = redis.call('XLEN', KEYS[2])
@@ -165,8 +179,8 @@ internal static class RedisMqScripts
               local drop = math.min(read, math.ceil((read * avg - size) / avg))
               if drop > 0 then trimmed = trimmed + redis.call('XTRIM', KEYS[2], 'MAXLEN', len - drop) end
             else
-              local read = redis.call('XRANGE', KEYS[2], '-', string.format('%d-%d', rms, rseq), 'COUNT', tonumber(ARGV[4]))
-              local drop = math.min(#read, math.ceil((#read * avg - size) / avg))
+              local read = redis.call('XRANGE', KEYS[2], '-', '(' .. keep, 'COUNT', tonumber(ARGV[4]))
+              local drop = math.min(#read, math.ceil((usage - size) / avg))
               if drop > 0 then
                 local ms, seq = parse(read[drop][1])
                 trimmed = trimmed + redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-%d', ms, seq + 1))

@@ -66,15 +66,18 @@ public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITim
             {
                 Stamp(msgs, ts, repacked);
             }
+            // Once stamped, the write is not cancelled by the caller: a write that went on in the queue after its
+            // timestamp had left the in-flight set could land behind a time tick that covers it.
+            var write = first is null ? cancellationToken : CancellationToken.None;
             await using var stream = factory.NewMsgStream();
-            await stream.AsProducerAsync(channels, cancellationToken).ConfigureAwait(false);
+            await stream.AsProducerAsync(channels, write).ConfigureAwait(false);
             if (broadcast)
             {
-                return await stream.BroadcastAsync(MsgPack.Of(msgs), cancellationToken).ConfigureAwait(false);
+                return await stream.BroadcastAsync(MsgPack.Of(msgs), write).ConfigureAwait(false);
             }
             var merged = Merge(repacked);
             stream.SetRepackFunc((_, _) => merged);
-            var positions = await stream.ProduceAsync(MsgPack.Of(msgs), cancellationToken).ConfigureAwait(false);
+            var positions = await stream.ProduceAsync(MsgPack.Of(msgs), write).ConfigureAwait(false);
             var written = merged.OrderBy(p => p.Key).SelectMany(p => p.Value.Msgs).ToArray();
             return [.. written.Zip(positions).Select((w, order) => (w.Second, Origin: origins[w.First], order))
                 .OrderBy(w => w.Origin).ThenBy(w => w.order).Select(w => w.Second)];

@@ -280,10 +280,11 @@ public sealed partial class StreamSubscriptions(
         {
             return;
         }
+        subscription.LetGo = true;
         await subscription.Stream.CloseAsync().ConfigureAwait(false);
         if (subscription.Streaming)
         {
-            // Its SSE response ends with the stream, and ends the subscription as it does when the client leaves.
+            // Its SSE response ends with the stream; the end then leaves the groups to the gateway that holds the name now.
             return;
         }
         await subscription.Gate.WaitAsync().ConfigureAwait(false);
@@ -594,6 +595,11 @@ public sealed partial class StreamSubscriptions(
                 subscription.Ended = true;
                 _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
                 await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+                if (subscription.LetGo)
+                {
+                    // Another gateway holds this name now: its groups (and checkpoint) are that gateway's.
+                    return;
+                }
                 if (!subscription.Streaming)
                 {
                     // The key first: a crash between the two then leaves groups that nothing resumes.
@@ -654,6 +660,9 @@ public sealed partial class StreamSubscriptions(
 
         /// <summary>Set, under the gate, once the subscription has ended: a call that waited for the gate opens anew.</summary>
         public bool Ended { get; set; }
+
+        /// <summary>This gateway let go of it for another one: its end leaves the groups and checkpoint alone.</summary>
+        public bool LetGo { get; set; }
 
         public long LastUsed => Interlocked.Read(ref _lastUsed);
 

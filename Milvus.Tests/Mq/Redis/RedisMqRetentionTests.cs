@@ -96,6 +96,26 @@ public sealed class RedisMqRetentionTests : IAsyncLifetime
         Assert.Equal(ids[180], next.Single().MsgId);
     }
 
+    [Fact]
+    public async Task WhatASubscriptionOrArchiverResumesAtStaysThoughItsGroupHasReadAhead()
+    {
+        await Mq.CreateChannelAsync("ahead");
+        await Mq.CreateConsumerGroupAsync("ahead", "sub", MqStartPosition.Earliest);
+        var ids = await ProduceAsync("ahead", 100, payloadBytes: 1024);
+        await Mq.ConsumeAsync("ahead", "sub", 100);
+        var keepFrom = new Dictionary<string, long> { ["ahead"] = ids[40] };
+
+        var byTime = await Mq.RunRetentionAsync(AtOnce, keepFrom);
+        var bySize = await Mq.RunRetentionAsync(new RedisMqOptions { RetentionTimeInMinutes = -1, RetentionSizeInMB = 0 }, new Dictionary<string, long> { ["ahead"] = ids[70] });
+        await Mq.SeekAsync("ahead", "sub", ids[70]);
+        var resumed = await Mq.ConsumeAsync("ahead", "sub", 1);
+
+        Assert.Equal(40, byTime.Trimmed);
+        Assert.Equal(60, byTime.Lengths["ahead"]);
+        Assert.Equal(30, bySize.Trimmed);
+        Assert.Equal(ids[70], resumed.Single().MsgId);
+    }
+
     private async Task<IReadOnlyList<long>> ProduceAsync(string channel, int count, int payloadBytes = 16)
     {
         var payloads = Enumerable.Range(0, count)
