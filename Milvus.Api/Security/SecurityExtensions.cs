@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Params;
 
+using Milvus.Workers.Tso;
+
 namespace Milvus.Api.Security;
 
 /// <summary>API keys and rate limiting.</summary>
@@ -48,9 +50,13 @@ public static partial class SecurityExtensions
             if (limits.PermitsPerSecond > 0)
             {
                 // One token bucket per client address: a noisy client cannot starve the others.
+                // Health probes, and the calls of the cluster's other gateways when they carry a key (the header alone
+                // proves nothing), are not limited: a limited report or allocation would stall the whole cluster.
                 options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                     context.Request.Path.StartsWithSegments("/health")
                         ? RateLimitPartition.GetNoLimiter("health")
+                        : context.Request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader) && context.User.Identity?.IsAuthenticated == true
+                        ? RateLimitPartition.GetNoLimiter("gateways")
                         : RateLimitPartition.GetTokenBucketLimiter(
                             context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                             _ => new TokenBucketRateLimiterOptions

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 
 namespace Milvus.Tests.Api;
 
@@ -101,6 +102,41 @@ public sealed class RateLimitAndMetricsTests
         Assert.True(limited.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
         await GatewayBasicsTests.AssertProblem(limited, HttpStatusCode.TooManyRequests);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnotherGatewaysCallWithAKeyIsNotLimitedButAClientsIs()
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Milvus:RateLimit:PermitsPerSecond"] = "1",
+            ["Milvus:RateLimit:Burst"] = "1",
+            ["Milvus:Auth:ApiKeys:0"] = "cluster-key",
+        });
+        using var client = factory.CreateClient();
+
+        var gatewayCalls = new List<HttpStatusCode>();
+        var clientCalls = new List<HttpStatusCode>();
+        for (var i = 0; i < 10; i++)
+        {
+            using var gateway = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tso") { Content = JsonContent.Create(new { count = 1 }) };
+            gateway.Headers.Add("X-Api-Key", "cluster-key");
+            gateway.Headers.Add(Milvus.Workers.Tso.ActiveTsoSource.ForwardedHeader, "1");
+            gatewayCalls.Add((await client.SendAsync(gateway)).StatusCode);
+        }
+        for (var i = 0; i < 10; i++)
+        {
+            using var call = new HttpRequestMessage(HttpMethod.Get, "/api/v1/components/states");
+            call.Headers.Add("X-Api-Key", "cluster-key");
+            clientCalls.Add((await client.SendAsync(call)).StatusCode);
+        }
+        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/api/v1/components/states");
+        spoofed.Headers.Add(Milvus.Workers.Tso.ActiveTsoSource.ForwardedHeader, "1");
+        var withoutKey = (await client.SendAsync(spoofed)).StatusCode;
+
+        Assert.All(gatewayCalls, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Contains(HttpStatusCode.TooManyRequests, clientCalls);
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutKey);
     }
 
     [Fact]
