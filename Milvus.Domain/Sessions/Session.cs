@@ -425,12 +425,15 @@ public sealed partial class Session : IAsyncDisposable
 
     /// <summary>
     /// Keeps the lease alive, retrying a refresh that fails, until the lease is gone or no refresh has succeeded
-    /// within a TTL. Returns why the registration is lost.
+    /// within a TTL less a margin (a tenth of it, at most a second): the session gives up before the store can end the
+    /// lease, so that what this process holds under it stops before another process can take it over. Returns why the
+    /// registration is lost.
     /// </summary>
     private async Task<string> KeepAliveUntilLostAsync(CancellationToken stopping)
     {
         var lease = LeaseId;
-        var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(_ttlSeconds);
+        static TimeSpan Within(long ttlSeconds) => TimeSpan.FromSeconds(Math.Max(0.05, ttlSeconds - Math.Min(1.0, ttlSeconds / 10.0)));
+        var deadline = _time.GetUtcNow() + Within(_ttlSeconds);
         while (true)
         {
             var left = deadline - _time.GetUtcNow();
@@ -444,8 +447,8 @@ public sealed partial class Session : IAsyncDisposable
             {
                 await foreach (var refresh in _kv.KeepAliveAsync(lease, linked.Token).ConfigureAwait(false))
                 {
-                    deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(refresh.TtlSeconds);
-                    watchdog.CancelAfter(TimeSpan.FromSeconds(refresh.TtlSeconds));
+                    deadline = _time.GetUtcNow() + Within(refresh.TtlSeconds);
+                    watchdog.CancelAfter(Within(refresh.TtlSeconds));
                 }
                 return "the keep-alive stream ended";
             }
