@@ -50,7 +50,7 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("ConsumeMsgStream")
-            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. Each consume acknowledges the answer before it: the subscription is kept in the meta KV, and after a gateway restart it resumes past the last acknowledged answer (so the last answer may come again; 409 if asked with other channels or alignment). A client that retries a consume whose answer it lost should seek to the last positions it processed first. 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
+            .WithSummary("The next pack of subscription subName, opened at the earliest msg (or position: \"latest\") on first use and kept between calls. With timeTickAligned the pack holds exactly the msgs with endTs in (beginTs, endTs]. Waits up to waitMs; empty msgs when nothing is ready. A queue message that is not a stream message is passed over and listed in skipped; the subscription goes on. A call on any gateway is served by the gateway that holds the subscription. Each consume acknowledges the answer before it: the subscription is kept in the meta KV, and after a gateway restart it resumes past the last acknowledged answer (so the last answer may come again; 409 if asked with other channels or alignment). A client that retries a consume whose answer it lost should seek to the last positions it processed first. 503 when the gateway holds Milvus:MsgStream:MaxSubscriptions subscriptions.");
         group.MapPost("/seek", Seek)
             .WithValidation<StreamSeekRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -217,7 +217,8 @@ public static class MsgStreamApi
     private static StreamPackResponse ToResponse(MsgPack pack) => new(
         pack.BeginTs, pack.EndTs,
         [.. pack.Msgs.Select(m => new StreamMsg(m.Type.ToString(), m.Id, m.BeginTs, m.EndTs, [.. m.HashKeys], MsgBodies.BodyOf(m)))],
-        [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)]);
+        [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)],
+        [.. pack.Skipped.Select(s => new StreamSkippedMsg(s.ChannelName, s.MsgId, s.Reason))]);
 
     private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
 }
@@ -278,12 +279,21 @@ public sealed record StreamPositionsResponse(IReadOnlyList<StreamPosition> Posit
 /// <summary>The body of consume: position is <c>earliest</c> (the default) or <c>latest</c>, for a new subscription.</summary>
 public sealed record StreamConsumeRequest(List<string?>? Channels, string? SubName, bool TimeTickAligned, int? WaitMs, string? Position);
 
-/// <summary>A pack: for a time-ticked subscription, exactly the msgs with endTs in (beginTs, endTs].</summary>
-public sealed record StreamPackResponse(ulong BeginTs, ulong EndTs, IReadOnlyList<StreamMsg> Msgs, IReadOnlyList<StreamPosition> StartPositions, IReadOnlyList<StreamPosition> EndPositions)
+/// <summary>
+/// A pack: for a time-ticked subscription, exactly the msgs with endTs in (beginTs, endTs]. <c>skipped</c> lists the
+/// queue messages the stream passed over since the pack before (not stream messages, or undecodable); a subscription
+/// never stops for one.
+/// </summary>
+public sealed record StreamPackResponse(
+    ulong BeginTs, ulong EndTs, IReadOnlyList<StreamMsg> Msgs, IReadOnlyList<StreamPosition> StartPositions, IReadOnlyList<StreamPosition> EndPositions,
+    IReadOnlyList<StreamSkippedMsg> Skipped)
 {
     /// <summary>The answer when nothing is ready.</summary>
-    public static StreamPackResponse Empty { get; } = new(0, 0, [], [], []);
+    public static StreamPackResponse Empty { get; } = new(0, 0, [], [], [], []);
 }
+
+/// <summary>A queue message that a stream passed over, and why.</summary>
+public sealed record StreamSkippedMsg(string ChannelName, long MsgId, string Reason);
 
 /// <summary>The body of seek.</summary>
 public sealed record StreamSeekRequest(string? SubName, List<string?>? Channels, List<StreamPosition?>? Positions);

@@ -6,6 +6,9 @@ namespace Milvus.Domain.MsgStream;
 /// </summary>
 public sealed record MsgPosition(string ChannelName, long MsgId, string MsgGroup, ulong Timestamp);
 
+/// <summary>A queue message that a stream passed over, and why.</summary>
+public sealed record SkippedMsg(string ChannelName, long MsgId, string Reason);
+
 /// <summary>
 /// A batch of messages. For a time-ticked stream it holds exactly the messages with
 /// <c>BeginTs &lt; EndTs(msg) ≤ EndTs</c>, with where each channel's reading started and ended.
@@ -21,6 +24,12 @@ public sealed class MsgPack
     public List<MsgPosition> StartPositions { get; init; } = [];
 
     public List<MsgPosition> EndPositions { get; init; } = [];
+
+    /// <summary>
+    /// The queue messages the stream passed over while reading this pack's range: not stream messages, or messages it
+    /// cannot decode. A stream never stops for one; it reports it once, here.
+    /// </summary>
+    public List<SkippedMsg> Skipped { get; init; } = [];
 
     /// <summary>A pack of the given messages, with the time range they span.</summary>
     public static MsgPack Of(IEnumerable<TsMsg> msgs)

@@ -335,6 +335,7 @@ public sealed partial class StreamSubscriptions(
         Msgs = [.. first.Msgs, .. next.Msgs],
         StartPositions = first.StartPositions,
         EndPositions = next.EndPositions,
+        Skipped = [.. first.Skipped, .. next.Skipped],
     };
 
     /// <summary>

@@ -31,19 +31,27 @@ public sealed class MqMsgStream : MsgStreamBase
                 continue;
             }
             // The next batch is being read (above) while this one is decoded.
+            var channel = reads.Channels[index];
             var msgs = new List<TsMsg>(messages.Count);
+            var skipped = new List<SkippedMsg>();
             var beginTs = ulong.MaxValue;
             var endTs = 0UL;
             foreach (var message in messages)
             {
-                var msg = Decode(reads.Channels[index], reads.Group, message).Msg;
+                if (!TryDecode(channel, reads.Group, message, out var decoded, out var skip))
+                {
+                    skipped.Add(skip!);
+                    continue;
+                }
+                var msg = decoded.Msg;
                 beginTs = Math.Min(beginTs, msg.BeginTs);
                 endTs = Math.Max(endTs, msg.EndTs);
                 msgs.Add(msg);
             }
-            var pack = new MsgPack { BeginTs = beginTs, EndTs = endTs, Msgs = msgs };
-            pack.StartPositions.Add(msgs[0].Position!);
-            pack.EndPositions.Add(msgs[^1].Position!);
+            // The pack spans the whole read, so that resuming after its end passes over what was skipped too.
+            var pack = new MsgPack { BeginTs = msgs.Count == 0 ? 0 : beginTs, EndTs = endTs, Msgs = msgs, Skipped = skipped };
+            pack.StartPositions.Add(msgs.Count > 0 && msgs[0].Position!.MsgId == messages[0].MsgId ? msgs[0].Position! : new MsgPosition(channel, messages[0].MsgId, reads.Group, 0));
+            pack.EndPositions.Add(msgs.Count > 0 && msgs[^1].Position!.MsgId == messages[^1].MsgId ? msgs[^1].Position! : new MsgPosition(channel, messages[^1].MsgId, reads.Group, endTs));
             await output.WriteAsync(pack, cancellationToken).ConfigureAwait(false);
         }
     }

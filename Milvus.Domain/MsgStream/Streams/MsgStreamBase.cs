@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Milvus.Domain.Mq;
+using Milvus.Domain.Telemetry;
 
 namespace Milvus.Domain.MsgStream.Streams;
 
@@ -285,6 +286,29 @@ public abstract partial class MsgStreamBase : IMsgStream
     /// <summary>Reads the channels and writes packs into <paramref name="output"/> until cancelled.</summary>
     private protected abstract Task PumpAsync(ChannelReads reads, ChannelWriter<MsgPack> output, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Decodes a queue message read from <paramref name="channel"/>, with its position; a message that is not a stream
+    /// message, or cannot be decoded, is passed over (logged once and counted, as Milvus does) and reported in
+    /// <paramref name="skipped"/> instead.
+    /// </summary>
+    private protected bool TryDecode(string channel, string group, MqMessage message, out (TsMsg Msg, MsgPosition Position) decoded, out SkippedMsg? skipped)
+    {
+        try
+        {
+            decoded = Decode(channel, group, message);
+            skipped = null;
+            return true;
+        }
+        catch (MsgUnmarshalException ex)
+        {
+            decoded = default;
+            skipped = new SkippedMsg(channel, message.MsgId, ex.Message);
+            Log.Skipped(Logger, channel, message.MsgId, group, ex.Message);
+            MsgStreamTelemetry.Skipped(channel);
+            return false;
+        }
+    }
+
     /// <summary>Decodes a queue message read from <paramref name="channel"/>, with its position.</summary>
     private protected (TsMsg Msg, MsgPosition Position) Decode(string channel, string group, MqMessage message)
     {
@@ -404,5 +428,8 @@ public abstract partial class MsgStreamBase : IMsgStream
 
         [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Message stream {SubName} failed while reading its channels.")]
         public static partial void Failed(ILogger logger, Exception exception, string subName);
+
+        [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Message {MsgId} on channel {Channel} is skipped by stream {SubName}: {Reason}")]
+        public static partial void Skipped(ILogger logger, string channel, long msgId, string subName, string reason);
     }
 }

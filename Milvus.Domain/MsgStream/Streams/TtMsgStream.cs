@@ -30,6 +30,8 @@ public sealed class TtMsgStream : MsgStreamBase
         var aligner = _aligner!;
         // Messages read from each channel but not yet offered: a channel is offered no further than its next tick.
         var unread = Enumerable.Range(0, reads.Count).Select(_ => new Queue<(TsMsg Msg, MsgPosition Position)>()).ToArray();
+        // Messages passed over since the last pack; the next pack reports them.
+        var skipped = new List<SkippedMsg>();
         while (true)
         {
             bool progress;
@@ -46,6 +48,11 @@ public sealed class TtMsgStream : MsgStreamBase
                 }
                 while (aligner.TryCut(out var pack))
                 {
+                    if (skipped.Count > 0)
+                    {
+                        pack.Skipped.AddRange(skipped);
+                        skipped.Clear();
+                    }
                     await output.WriteAsync(pack, cancellationToken).ConfigureAwait(false);
                     progress = true;
                 }
@@ -66,7 +73,14 @@ public sealed class TtMsgStream : MsgStreamBase
             }
             foreach (var message in messages)
             {
-                unread[index].Enqueue(Decode(reads.Channels[index], reads.Group, message));
+                if (TryDecode(reads.Channels[index], reads.Group, message, out var decoded, out var skip))
+                {
+                    unread[index].Enqueue(decoded);
+                }
+                else
+                {
+                    skipped.Add(skip!);
+                }
             }
         }
     }

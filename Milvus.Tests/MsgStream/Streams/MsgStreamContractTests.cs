@@ -297,18 +297,30 @@ public abstract class MsgStreamContractTests : IAsyncLifetime
         Assert.InRange(counting.Consumed, 3 * batch, bound + batch);
     }
 
-    [Fact]
-    public async Task BytesThatAreNotAMessageFailTheStreamWithTheUnmarshalError()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BytesThatAreNotAMessageAreSkippedAndReportedOnceAndTheStreamGoesOn(bool tt)
     {
         var channels = Channels(1);
         await _mq.CreateChannelAsync(channels[0]);
-        await _mq.ProduceAsync(channels[0], [new byte[] { 0xff, 0xff, 0xff }]);
+        var ids = await _mq.ProduceAsync(channels[0], [Data(1, channel: 0).Marshal(), new byte[] { 0xff, 0xff, 0xff }, Data(2, channel: 0).Marshal(), Tick(5).Marshal()]);
+        await _mq.ProduceAsync(channels[0], [Data(6, channel: 0).Marshal(), Tick(10).Marshal()]);
 
-        var consumer = await ConsumerAsync(channels, tt: true);
+        var consumer = await ConsumerAsync(channels, tt);
         consumer.Start();
+        var packs = new List<MsgPack>();
+        while (packs.SelectMany(p => p.Msgs).Count(m => m is not TimeTickMsg) < 3)
+        {
+            packs.Add(await consumer.ConsumeAsync(Patience) ?? throw new TimeoutException("The stream stopped after the bad message."));
+        }
 
-        await Assert.ThrowsAsync<MsgUnmarshalException>(() => consumer.ConsumeAsync(Patience));
-        await Assert.ThrowsAsync<MsgUnmarshalException>(() => consumer.Chan().Completion.WaitAsync(Patience));
+        Assert.Equal([1UL, 2UL, 6UL], packs.SelectMany(p => p.Msgs).Where(m => m is not TimeTickMsg).Select(m => m.EndTs));
+        var skipped = Assert.Single(packs.SelectMany(p => p.Skipped));
+        Assert.Equal(channels[0], skipped.ChannelName);
+        Assert.Equal(ids[1], skipped.MsgId);
+        Assert.False(string.IsNullOrWhiteSpace(skipped.Reason));
+        Assert.False(consumer.Chan().Completion.IsCompleted);
     }
 
     [Fact]
