@@ -1,7 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
+using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -27,6 +27,9 @@ public static class MsgStreamApi
 
     /// <summary>The most msgs one produce or broadcast may carry.</summary>
     public const int MaxMsgs = 10_000;
+
+    /// <summary>The event type of every event of <c>/msgstream/subscribe</c>.</summary>
+    public const string PackEventType = "msgpack";
 
     public static IEndpointRouteBuilder MapMsgStreamApi(this IEndpointRouteBuilder app)
     {
@@ -127,7 +130,7 @@ public static class MsgStreamApi
     }
 
     /// <summary>Streams a subscription's packs as Server-Sent Events.</summary>
-    public static async Task<Results<PackEventsResult, ValidationProblem, ForwardedResult>> Subscribe(
+    public static async Task<Results<EventStreamResult<StreamPackResponse>, ValidationProblem, ForwardedResult>> Subscribe(
         string? channels, string? subName, bool? timeTickAligned, string? position, StreamSubscriptions subscriptions, SubscriptionForwarder holder, HttpContext httpContext)
     {
         var names = (channels ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -156,7 +159,7 @@ public static class MsgStreamApi
         var lease = await holder.ServeHereAsync(name, () => subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted));
         // Ends the subscription when the response is done, however it ends.
         httpContext.Response.RegisterForDisposeAsync(lease);
-        return new PackEventsResult(Packs(lease, httpContext.RequestAborted));
+        return new EventStreamResult<StreamPackResponse>(Packs(lease, httpContext.RequestAborted));
     }
 
     private static async Task<Ok<StreamPositionsResponse>> WriteAsync(
@@ -204,7 +207,7 @@ public static class MsgStreamApi
             }
             while (reader.TryRead(out var pack))
             {
-                yield return new SseItem<StreamPackResponse>(ToResponse(pack), PackEventsResult.EventType);
+                yield return new SseItem<StreamPackResponse>(ToResponse(pack), PackEventType);
             }
         }
     }
@@ -223,49 +226,33 @@ public static class MsgStreamApi
     private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
 }
 
+/// <summary>One msg: a type of the design's MsgType list (its name, or its number on input), its id (assigned when missing), timestamps (from the TSO when endTs is missing) and routing keys, and its body in base64.</summary>
+public sealed record StreamMsg(
+    [property: JsonConverter(typeof(MsgTypeNameConverter))] string? MsgType, long? Id, ulong? BeginTs, ulong? EndTs, List<uint>? HashKeys, byte[]? Payload);
+
 /// <summary>
-/// The SSE answer of <c>/msgstream/subscribe</c>: one <c>msgpack</c> event per pack, in the gateway's JSON. Unlike
-/// <see cref="ServerSentEventsResult{T}"/>, it sends the headers at once, so a client knows it is subscribed before
-/// the first pack; it ends quietly when the client leaves.
+/// Reads a msgType given as a name or, as API.md allows for enums, as the MsgType number (<c>400</c> is <c>Insert</c>);
+/// a number that names no type stays its digits, which the validator refuses. Writes the name.
 /// </summary>
-public sealed class PackEventsResult(IAsyncEnumerable<SseItem<StreamPackResponse>> packs) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+public sealed class MsgTypeNameConverter : JsonConverter<string?>
 {
-    /// <summary>The event type of every event.</summary>
-    public const string EventType = "msgpack";
+    public override bool HandleNull => false;
 
-    public int? StatusCode => StatusCodes.Status200OK;
-
-    public string ContentType => "text/event-stream";
-
-    public async Task ExecuteAsync(HttpContext httpContext)
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(httpContext);
-        var response = httpContext.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = ContentType;
-        response.Headers.CacheControl = "no-cache,no-store";
-        httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
-        var json = httpContext.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        var aborted = httpContext.RequestAborted;
-        try
+        if (reader.TokenType == JsonTokenType.Number)
         {
-            await response.StartAsync(aborted);
-            await response.Body.FlushAsync(aborted);
-            await SseFormatter.WriteAsync(packs, response.Body, (item, writer) =>
-            {
-                using var jsonWriter = new Utf8JsonWriter(writer);
-                JsonSerializer.Serialize(jsonWriter, item.Data, json);
-            }, aborted);
+            return reader.TryGetInt32(out var number) && Enum.IsDefined((MsgType)number)
+                ? ((MsgType)number).ToString()
+                : reader.GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            // The client left: the subscription ends with the request.
-        }
+        return reader.TokenType == JsonTokenType.String
+            ? reader.GetString()
+            : throw new JsonException("msgType must be a MsgType name or number.");
     }
-}
 
-/// <summary>One msg: a type name of the design's MsgType list, its id (assigned when missing), timestamps (from the TSO when endTs is missing) and routing keys, and its body in base64.</summary>
-public sealed record StreamMsg(string? MsgType, long? Id, ulong? BeginTs, ulong? EndTs, List<uint>? HashKeys, byte[]? Payload);
+    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+}
 
 /// <summary>Where a msg sits: channel, queue msg id, consumer group and timestamp.</summary>
 public sealed record StreamPosition(string? ChannelName, long MsgId, string? MsgGroup, ulong Timestamp);

@@ -1,5 +1,7 @@
+using System.Net.ServerSentEvents;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Milvus.Api.Infrastructure;
 using Milvus.Domain.Sessions;
 
 namespace Milvus.Api.Endpoints;
@@ -36,7 +38,7 @@ public static partial class SessionsApi
     }
 
     /// <summary>The changes of the sessions under a prefix, after a revision or from now, as Server-Sent Events.</summary>
-    public static async Task<Results<ServerSentEventsResult<SessionEvent>, ValidationProblem, ProblemHttpResult>> WatchSessions(
+    public static async Task<Results<EventStreamResult<SessionEvent>, ValidationProblem, ProblemHttpResult>> WatchSessions(
         string? prefix, long? revision, ServiceDiscovery discovery, CancellationToken cancellationToken)
     {
         if (Invalid(prefix, revision ?? 0) is { } problem)
@@ -46,7 +48,7 @@ public static partial class SessionsApi
         try
         {
             var events = await discovery.WatchServicesAsync(prefix ?? "", revision is > 0 ? revision.Value + 1 : 0, cancellationToken);
-            return TypedResults.ServerSentEvents(events, eventType: "session");
+            return new EventStreamResult<SessionEvent>(AsEvents(events));
         }
         catch (SessionWatchCompactedException e)
         {
@@ -60,6 +62,14 @@ public static partial class SessionsApi
                     ["compactRevision"] = e.CompactRevision,
                     ["currentRevision"] = e.CurrentRevision,
                 });
+        }
+    }
+
+    private static async IAsyncEnumerable<SseItem<SessionEvent>> AsEvents(IAsyncEnumerable<SessionEvent> events)
+    {
+        await foreach (var change in events.ConfigureAwait(false))
+        {
+            yield return new SseItem<SessionEvent>(change, "session");
         }
     }
 

@@ -28,6 +28,7 @@ public static class SwaggerExtensions
             {
                 [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, document)] = [],
             });
+            options.SchemaFilter<SwaggerExamples>();
             var xml = Path.Combine(AppContext.BaseDirectory, "Milvus.Api.xml");
             if (File.Exists(xml))
             {

@@ -18,8 +18,16 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
         var result = await validator.ValidateAsync(argument, context.HttpContext.RequestAborted).ConfigureAwait(false);
         return result.IsValid
             ? await next(context).ConfigureAwait(false)
-            : TypedResults.ValidationProblem(result.ToDictionary(), title: "One or more fields are invalid.");
+            : TypedResults.ValidationProblem(
+                result.ToDictionary().ToDictionary(e => JsonPath(e.Key), e => e.Value, StringComparer.Ordinal),
+                title: "One or more fields are invalid.");
     }
+
+    /// <summary>A validator's property path (<c>Msgs[0].HashKeys</c>) as the JSON path the client wrote (<c>msgs[0].hashKeys</c>).</summary>
+    internal static string JsonPath(string propertyPath) =>
+        string.Join('.', propertyPath.Split('.').Select(segment => segment.Length > 0 && char.IsUpper(segment[0])
+            ? string.Concat(char.ToLowerInvariant(segment[0]).ToString(), segment.AsSpan(1))
+            : segment));
 }
 
 /// <summary>Adds validation to an endpoint.</summary>

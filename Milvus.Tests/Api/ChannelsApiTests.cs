@@ -69,6 +69,23 @@ public abstract class ChannelsApiScenarios : IDisposable
     }
 
     [Fact]
+    public async Task ValidationErrorsNameTheFieldsAsTheJsonWritesThem()
+    {
+        var client = Start();
+
+        using var channels = await client.PostAsJsonAsync("/api/v1/channels", new { ownerDescription = Owner("", "", ""), numChannels = 0 });
+        using var produce = await client.PostAsJsonAsync("/api/v1/msgstream/produce",
+            new { channels = new[] { "a" }, msgs = new object[] { new { msgType = "Search", payload = "", hashKeys = new[] { 0 }, beginTs = 5, endTs = 1 } } });
+
+        var channelErrors = (await channels.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
+        var produceErrors = (await produce.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
+        Assert.Contains("numChannels", channelErrors);
+        Assert.Contains(channelErrors, e => e.StartsWith("ownerDescription.", StringComparison.Ordinal));
+        Assert.NotEmpty(produceErrors);
+        Assert.All(channelErrors.Concat(produceErrors), e => Assert.True(e.Split('.').All(segment => segment.Length > 0 && !char.IsUpper(segment[0])), $"'{e}' is not a JSON path in camelCase"));
+    }
+
+    [Fact]
     public async Task DestroyWithOneUnknownNameDestroysNothingAndNamesIt()
     {
         var client = Start();

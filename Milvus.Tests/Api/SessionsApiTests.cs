@@ -57,6 +57,24 @@ public sealed class SessionsApiTests(SessionsApiTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task TheWatchAnswersItsHeadersAtOnceAndBothEventRoutesAreDocumentedAsEventStreams()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+
+        // Nothing changes under this prefix: the headers must not wait for a first event.
+        using var watch = await _client.GetAsync("/api/v1/sessions/watch?prefix=nothing-here", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));
+
+        Assert.Equal(HttpStatusCode.OK, watch.StatusCode);
+        Assert.Equal("text/event-stream", watch.Content.Headers.ContentType?.MediaType);
+        foreach (var path in new[] { "/api/v1/sessions/watch", "/api/v1/msgstream/subscribe" })
+        {
+            var ok = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("responses").GetProperty("200");
+            Assert.True(ok.GetProperty("content").TryGetProperty("text/event-stream", out _), $"{path} documents no text/event-stream answer");
+        }
+    }
+
+    [Fact]
     public async Task TheWatchStreamsAddUpdateAndDelAfterTheListedRevision()
     {
         using var listed = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/sessions?prefix=watched"));

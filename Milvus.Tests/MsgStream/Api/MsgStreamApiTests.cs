@@ -201,6 +201,25 @@ public sealed class MsgStreamApiTests(MsgStreamApiTests.Fixture fixture) : IClas
     }
 
     [Fact]
+    public async Task AMsgTypeMayBeGivenByItsNumberAndIsAnsweredByItsName()
+    {
+        string[] channels = ["numbered-0"];
+        await _api.CreateChannelsAsync(channels);
+
+        using var byNumber = await _api.Http.PostAsJsonAsync("/api/v1/msgstream/produce",
+            new { channels, msgs = new[] { new { msgType = 500, hashKeys = new[] { 0 }, payload = Convert.ToBase64String("n"u8.ToArray()) } } });
+        using var unknown = await _api.Http.PostAsJsonAsync("/api/v1/msgstream/produce",
+            new { channels, msgs = new[] { new { msgType = 7, hashKeys = new[] { 0 }, payload = "" } } });
+        var packs = await _api.ConsumeUntilAsync(channels, "numbered", msgs => msgs.Count >= 1, timeTickAligned: false);
+
+        Assert.Equal(HttpStatusCode.OK, byNumber.StatusCode);
+        await GatewayBasicsTests.AssertProblem(unknown, HttpStatusCode.BadRequest);
+        var msg = Assert.Single(packs.SelectMany(p => p.Msgs), m => m.MsgType != "TimeTick");
+        Assert.Equal("Search", msg.MsgType);
+        Assert.Equal("n", msg.Text);
+    }
+
+    [Fact]
     public async Task DeletingASubscriptionFreesItsNameAndASecondDeleteIs404()
     {
         await _api.CreateChannelsAsync("del-0", "del-1");
