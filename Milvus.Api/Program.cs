@@ -25,6 +25,8 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 {
     options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+    // 64-bit ids and timestamps as strings for clients that ask (Accept-Type-Allow-Int64: false); either form as input.
+    Int64Json.AddConverters(options.SerializerOptions);
 });
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
@@ -60,6 +62,7 @@ builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores a
 
 var app = builder.Build();
 
+app.UseInt64Json();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();

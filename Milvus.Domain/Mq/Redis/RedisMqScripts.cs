@@ -163,9 +163,10 @@ internal static class RedisMqScripts
         local time = tonumber(ARGV[2])
         if time >= 0 then
           local t = redis.call('TIME')
+          -- Entries written at or before this millisecond are old enough (with a time of 0, every one written so far).
           local old = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - time
           local cut = keep
-          if less(old, 0, kms, kseq) then cut = string.format('%d-0', old) end
+          if less(old + 1, 0, kms, kseq) then cut = string.format('%d-0', old + 1) end
           trimmed = redis.call('XTRIM', KEYS[2], 'MINID', cut)
         end
         local size = tonumber(ARGV[3])
