@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.OpenApi;
 using Milvus.Api.Security;
 
@@ -8,6 +9,9 @@ public static class SwaggerExtensions
 {
     public static IServiceCollection AddMilvusSwagger(this IServiceCollection services)
     {
+        // Swashbuckle describes types with MVC's JSON options, not the minimal APIs' ones: give it the same enum
+        // converter, so that enums are documented as the names the gateway sends and accepts.
+        services.Configure<Microsoft.AspNetCore.Mvc.JsonOptions>(options => options.JsonSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddSwaggerGen(options =>
         {
             options.SwaggerDoc("v1", new OpenApiInfo
@@ -29,6 +33,9 @@ public static class SwaggerExtensions
                 [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, document)] = [],
             });
             options.SchemaFilter<SwaggerExamples>();
+            // Unsigned values with their real ranges: a uint32 hash key reaches 4294967295, a uint64 timestamp 2^64 - 1.
+            options.MapType<uint>(() => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "uint32", Minimum = "0", Maximum = "4294967295" });
+            options.MapType<ulong>(() => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "uint64", Minimum = "0", Maximum = "18446744073709551615" });
             var xml = Path.Combine(AppContext.BaseDirectory, "Milvus.Api.xml");
             if (File.Exists(xml))
             {

@@ -28,4 +28,27 @@ public sealed class SwaggerExamplesTests
 
         Assert.All(answers, a => Assert.True(a.Value == HttpStatusCode.OK, $"the {a.Key} example answered {(int)a.Value}"));
     }
+
+    [Fact]
+    public async Task EnumsAreDocumentedAsTheirNamesAndUnsignedValuesWithTheirRanges()
+    {
+        using var factory = new GatewayFactory();
+        using var client = factory.CreateClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+
+        foreach (var name in new[] { "StateCode", "ErrorCode", "SessionEventType" })
+        {
+            var schema = schemas.GetProperty(name);
+            Assert.Equal("string", schema.GetProperty("type").GetString());
+            Assert.All(schema.GetProperty("enum").EnumerateArray(), e => Assert.Equal(JsonValueKind.String, e.ValueKind));
+        }
+        Assert.Contains("Healthy", schemas.GetProperty("StateCode").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        var hashKey = schemas.GetProperty("StreamMsg").GetProperty("properties").GetProperty("hashKeys").GetProperty("items");
+        Assert.Equal("uint32", hashKey.GetProperty("format").GetString());
+        Assert.Equal(uint.MaxValue, hashKey.GetProperty("maximum").GetUInt32());
+        var timestamp = schemas.GetProperty("StreamPosition").GetProperty("properties").GetProperty("timestamp");
+        Assert.Equal("uint64", timestamp.GetProperty("format").GetString());
+        Assert.Equal(ulong.MaxValue, timestamp.GetProperty("maximum").GetUInt64());
+    }
 }
