@@ -1,7 +1,5 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -17,8 +15,8 @@ namespace Milvus.Api.Endpoints;
 /// <summary>
 /// Message streams at the time-ticked level (API.md): produce and broadcast with TSO timestamps, consume through
 /// server-side subscriptions (plain or time-ticked), seek, delete a subscription, and a Server-Sent Events route
-/// that streams packs as they become ready. A msg is <c>{ msgType, id, beginTs, endTs, hashKeys, payload }</c>;
-/// the payload of a typed message (Insert, Delete, TimeTick, Flush, the DDL messages) is its wire-format body.
+/// that streams packs as they become ready. A msg (<see cref="StreamMsg"/>) carries a typed body as JSON or an
+/// opaque payload, and is answered in the form it was produced in.
 /// </summary>
 public static class MsgStreamApi
 {
@@ -74,14 +72,14 @@ public static class MsgStreamApi
     }
 
     /// <summary>Produces msgs by the default repack.</summary>
-    public static Task<Ok<StreamPositionsResponse>> Produce(
-        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: false, producer, dispatcher, ids, limits.Value, cancellationToken);
+    public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Produce(
+        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: false, producer, ids, limits.Value, cancellationToken);
 
     /// <summary>Writes msgs into every channel.</summary>
-    public static Task<Ok<StreamPositionsResponse>> Broadcast(
-        StreamProduceRequest request, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: true, producer, dispatcher, ids, limits.Value, cancellationToken);
+    public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Broadcast(
+        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: true, producer, ids, limits.Value, cancellationToken);
 
     /// <summary>The next pack of a subscription.</summary>
     public static async Task<Results<Ok<StreamPackResponse>, ForwardedResult>> Consume(
@@ -162,13 +160,17 @@ public static class MsgStreamApi
         return new EventStreamResult<StreamPackResponse>(Packs(lease, httpContext.RequestAborted));
     }
 
-    private static async Task<Ok<StreamPositionsResponse>> WriteAsync(
-        StreamProduceRequest request, bool broadcast, GatewayProducer producer, UnmarshalDispatcher dispatcher, IIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> WriteAsync(
+        StreamProduceRequest request, bool broadcast, GatewayProducer producer, IIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
     {
         var bodies = request.Msgs!;
+        if (!broadcast && UnroutedMsgs(bodies) is { Count: > 0 } unrouted)
+        {
+            return TypedResults.ValidationProblem(unrouted, title: "One or more fields are invalid.");
+        }
         foreach (var body in bodies)
         {
-            if (body!.Payload is { Length: var size } && size > limits.MaxMessageBytes)
+            if (StreamMsgs.BodyBytes(body!) is var size && size > limits.MaxMessageBytes)
             {
                 throw new MqMessageTooLargeException(size, limits.MaxMessageBytes);
             }
@@ -179,11 +181,24 @@ public static class MsgStreamApi
         for (var i = 0; i < msgs.Length; i++)
         {
             var body = bodies[i]!;
-            var endTs = body.EndTs ?? 0;
-            msgs[i] = MsgBodies.Compose(dispatcher, Enum.Parse<MsgType>(body.MsgType!), body.Id ?? nextId++, body.BeginTs ?? endTs, endTs, body.HashKeys ?? [], body.Payload ?? []);
+            msgs[i] = StreamMsgs.ToMsg(body, body.Id ?? nextId++);
         }
         var positions = await producer.ProduceAsync(Names(request.Channels), msgs, broadcast, cancellationToken);
         return TypedResults.Ok(new StreamPositionsResponse([.. positions.Select(ToBody)]));
+    }
+
+    /// <summary>The msgs a produce cannot route: any but a JSON Insert or Delete needs a hash key.</summary>
+    private static Dictionary<string, string[]> UnroutedMsgs(List<StreamMsg?> msgs)
+    {
+        var errors = new Dictionary<string, string[]>();
+        for (var i = 0; i < msgs.Count; i++)
+        {
+            if (msgs[i] is { Insert: null, Delete: null, HashKeys: null or { Count: 0 } })
+            {
+                errors[$"msgs[{i}].hashKeys"] = ["hashKeys must hold at least one key: a produced msg goes to channels[hashKeys[0] % channels.length] (broadcast needs none)."];
+            }
+        }
+        return errors;
     }
 
     private static async IAsyncEnumerable<SseItem<StreamPackResponse>> Packs(SubscriptionLease lease, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -217,41 +232,26 @@ public static class MsgStreamApi
     private static MqStartPosition StartOf(string? position) =>
         string.Equals(position, "latest", StringComparison.OrdinalIgnoreCase) ? MqStartPosition.Latest : MqStartPosition.Earliest;
 
-    private static StreamPackResponse ToResponse(MsgPack pack) => new(
-        pack.BeginTs, pack.EndTs,
-        [.. pack.Msgs.Select(m => new StreamMsg(m.Type.ToString(), m.Id, m.BeginTs, m.EndTs, [.. m.HashKeys], MsgBodies.BodyOf(m)))],
-        [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)],
-        [.. pack.Skipped.Select(s => new StreamSkippedMsg(s.ChannelName, s.MsgId, s.Reason))]);
-
-    private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
-}
-
-/// <summary>One msg: a type of the design's MsgType list (its name, or its number on input), its id (assigned when missing), timestamps (from the TSO when endTs is missing) and routing keys, and its body in base64.</summary>
-public sealed record StreamMsg(
-    [property: JsonConverter(typeof(MsgTypeNameConverter))] string? MsgType, long? Id, ulong? BeginTs, ulong? EndTs, List<uint>? HashKeys, byte[]? Payload);
-
-/// <summary>
-/// Reads a msgType given as a name or, as API.md allows for enums, as the MsgType number (<c>400</c> is <c>Insert</c>);
-/// a number that names no type stays its digits, which the validator refuses. Writes the name.
-/// </summary>
-public sealed class MsgTypeNameConverter : JsonConverter<string?>
-{
-    public override bool HandleNull => false;
-
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    private static StreamPackResponse ToResponse(MsgPack pack)
     {
-        if (reader.TokenType == JsonTokenType.Number)
+        var msgs = new List<StreamMsg>(pack.Msgs.Count);
+        var skipped = pack.Skipped.Select(s => new StreamSkippedMsg(s.ChannelName, s.MsgId, s.Reason)).ToList();
+        foreach (var msg in pack.Msgs)
         {
-            return reader.TryGetInt32(out var number) && Enum.IsDefined((MsgType)number)
-                ? ((MsgType)number).ToString()
-                : reader.GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                msgs.Add(StreamMsgs.ToJson(msg));
+            }
+            catch (MsgUnmarshalException ex)
+            {
+                // A valid header over a body that does not decode: passed over like any other bad message.
+                skipped.Add(new StreamSkippedMsg(msg.Position?.ChannelName ?? "", msg.Position?.MsgId ?? 0, ex.Message));
+            }
         }
-        return reader.TokenType == JsonTokenType.String
-            ? reader.GetString()
-            : throw new JsonException("msgType must be a MsgType name or number.");
+        return new(pack.BeginTs, pack.EndTs, msgs, [.. pack.StartPositions.Select(ToBody)], [.. pack.EndPositions.Select(ToBody)], skipped);
     }
 
-    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    private static StreamPosition ToBody(MsgPosition position) => new(position.ChannelName, position.MsgId, position.MsgGroup, position.Timestamp);
 }
 
 /// <summary>Where a msg sits: channel, queue msg id, consumer group and timestamp.</summary>
@@ -334,12 +334,7 @@ public sealed class StreamProduceRequestValidator : AbstractValidator<StreamProd
         StreamRules.Channels(RuleFor(r => r.Channels));
         RuleFor(r => r.Msgs).Must(m => m is { Count: > 0 and <= MsgStreamApi.MaxMsgs }).WithMessage($"msgs must hold 1 to {MsgStreamApi.MaxMsgs} msgs.");
         RuleForEach(r => r.Msgs).NotNull().WithMessage("A msg must be an object.").DependentRules(() =>
-        {
-            RuleForEach(r => r.Msgs).Must(m => StreamRules.IsMsgType(m!.MsgType))
-                .WithMessage((_, m) => $"'{m!.MsgType}' is not a msgType: use a name of the MsgType list, such as Insert, Delete, TimeTick or CreateCollection.");
-            RuleForEach(r => r.Msgs).Must(m => m!.BeginTs is null || m.EndTs is { } end && m.BeginTs <= end)
-                .WithMessage("beginTs needs an endTs at or above it.");
-        });
+            RuleForEach(r => r.Msgs).SetValidator(new StreamMsgValidator()!));
     }
 }
 

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Milvus.Domain.Mq;
-using Milvus.Domain.MsgStream;
 using Milvus.Workers.Archive;
 
 namespace Milvus.Api.Endpoints;
@@ -19,7 +18,7 @@ public static class SegmentsApi
             .WithSummary("The channel's archived segments in time order: { segmentId, beginTs, endTs, numMsgs, sizeBytes (of the stored object), objectKey, startPosition, endPosition }. segmentId counts the channel's segments from 1. 404 for a channel that neither exists nor has segments.");
         segments.MapGet("/{segmentId}", GetSegment)
             .WithName("GetSegment")
-            .WithSummary("The msgs of one archived segment, in archive order: { msgs: [{ msgType, id, beginTs, endTs, hashKeys, payload }] }. payload is the body of a payload msg; for the typed msgs (Insert, Delete, Flush, TimeTick, collection and partition requests) it is the msg's whole wire form (TsMsg marshal). 404 for an unknown channel or segment.");
+            .WithSummary("The msgs of one archived segment, in archive order: { msgs: [msg] }, each msg in the form it was produced in (a typed body as JSON, or its payload), as a consume answers it. 404 for an unknown channel or segment.");
         return app;
     }
 
@@ -48,7 +47,7 @@ public static class SegmentsApi
             return errors;
         }
         var msgs = await catalog.ReadMsgsAsync(channel, segmentId, cancellationToken);
-        return TypedResults.Ok(new SegmentMsgsResponse([.. msgs.Select(ArchivedMsg.From)]));
+        return TypedResults.Ok(new SegmentMsgsResponse([.. msgs.Select(StreamMsgs.ToJson)]));
     }
 
     private static ValidationProblem? NameErrors(string channel) =>
@@ -63,16 +62,5 @@ public static class SegmentsApi
 public sealed record SegmentsResponse(IReadOnlyList<SegmentInfo> Segments);
 
 /// <summary>The msgs of one segment.</summary>
-public sealed record SegmentMsgsResponse(IReadOnlyList<ArchivedMsg> Msgs);
+public sealed record SegmentMsgsResponse(IReadOnlyList<StreamMsg> Msgs);
 
-/// <summary>An archived msg.</summary>
-public sealed record ArchivedMsg(MsgType MsgType, long Id, ulong BeginTs, ulong EndTs, IReadOnlyList<uint> HashKeys, byte[] Payload)
-{
-    /// <summary>The JSON form of <paramref name="msg"/>: a payload msg's body, or a typed msg's wire form.</summary>
-    public static ArchivedMsg From(TsMsg msg)
-    {
-        ArgumentNullException.ThrowIfNull(msg);
-        var payload = msg is PayloadMsg plain ? plain.Payload.ToArray() : msg.Marshal();
-        return new ArchivedMsg(msg.Type, msg.Id, msg.BeginTs, msg.EndTs, msg.HashKeys, payload);
-    }
-}

@@ -79,7 +79,12 @@ public sealed class PayloadMsg(MsgType type) : TsMsg
     /// <summary>The message's body.</summary>
     public ReadOnlyMemory<byte> Payload { get; set; }
 
-    private protected override void WriteBody(MsgEnvelope envelope) => envelope.Payload = UnsafeByteOperations.UnsafeWrap(Payload);
+    private protected override void WriteBody(MsgEnvelope envelope)
+    {
+        envelope.Payload = UnsafeByteOperations.UnsafeWrap(Payload);
+        // Marked only where it matters, so a payload msg of any other type keeps its bytes and its custom template.
+        envelope.OpaqueBody = MsgBodies.HasTypedBody(Type);
+    }
 
     internal static PayloadMsg From(RawMsg raw) =>
         new PayloadMsg(raw.Type) { Payload = raw.Payload }.ReadHeader<PayloadMsg>(raw);
@@ -96,15 +101,16 @@ public sealed class RawMsg
     private MsgEnvelope? _envelope;
 
     internal RawMsg(MsgEnvelope envelope)
-        : this(envelope.FormatVersion, envelope.MsgType, envelope.Id, envelope.BeginTs, envelope.EndTs, envelope.HashKeys, envelope.TraceParent) =>
+        : this(envelope.FormatVersion, envelope.MsgType, envelope.Id, envelope.BeginTs, envelope.EndTs, envelope.HashKeys, envelope.TraceParent, envelope.OpaqueBody) =>
         _envelope = envelope;
 
     internal RawMsg(MsgHeader header, ReadOnlyMemory<byte> wire)
-        : this(header.FormatVersion, header.MsgType, header.Id, header.BeginTs, header.EndTs, header.HashKeys, header.TraceParent) =>
+        : this(header.FormatVersion, header.MsgType, header.Id, header.BeginTs, header.EndTs, header.HashKeys, header.TraceParent, header.OpaqueBody) =>
         _wire = wire;
 
-    private RawMsg(uint formatVersion, uint msgType, long id, ulong beginTs, ulong endTs, IReadOnlyList<uint> hashKeys, string traceParent)
+    private RawMsg(uint formatVersion, uint msgType, long id, ulong beginTs, ulong endTs, IReadOnlyList<uint> hashKeys, string traceParent, bool opaqueBody)
     {
+        OpaqueBody = opaqueBody;
         FormatVersion = formatVersion;
         Type = (MsgType)msgType;
         Id = id;
@@ -130,6 +136,9 @@ public sealed class RawMsg
     public ReadOnlyMemory<byte> Payload => Envelope.BodyCase == MsgEnvelope.BodyOneofCase.Payload ? Envelope.Payload.Memory : ReadOnlyMemory<byte>.Empty;
 
     internal uint FormatVersion { get; }
+
+    /// <summary>Whether the body is an opaque payload although the type has a typed body.</summary>
+    internal bool OpaqueBody { get; }
 
     /// <summary>Whether the whole envelope is decoded already.</summary>
     internal bool IsDecoded => _envelope is not null;

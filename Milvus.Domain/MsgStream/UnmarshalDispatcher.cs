@@ -88,6 +88,7 @@ public sealed class UnmarshalDispatcher
         header.EndTs = 0;
         header.HashKeys.Clear();
         header.TraceParent = "";
+        header.OpaqueBody = false;
         return header;
     }
 
@@ -114,6 +115,11 @@ public sealed class UnmarshalDispatcher
         if (expected is { } want && want != raw.Type)
         {
             throw new MsgUnmarshalException($"Expected a {want} message, but the bytes hold a {raw.Type} message.");
+        }
+        if (raw.OpaqueBody)
+        {
+            // A typed type sent as opaque bytes reads back as those bytes.
+            return PayloadMsg.From(raw);
         }
         if (!_templates.TryGetValue(raw.Type, out var template))
         {

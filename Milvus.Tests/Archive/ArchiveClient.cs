@@ -98,7 +98,7 @@ internal sealed class ArchiveClient
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
             var msgs = body.RootElement.GetProperty("msgs").EnumerateArray().ToList();
             Assert.Equal(segment.GetProperty("numMsgs").GetInt32(), msgs.Count);
-            all.AddRange(msgs.Select(m => (m.GetProperty("id").GetInt64(), m.GetProperty("payload").GetBytesFromBase64())));
+            all.AddRange(msgs.Select(m => (m.GetProperty("id").GetInt64(), WireOf(m))));
         }
         return all;
     }
@@ -115,6 +115,39 @@ internal sealed class ArchiveClient
                 Assert.True(segments[i - 1].GetProperty("endTs").GetUInt64() <= segments[i].GetProperty("beginTs").GetUInt64());
             }
         }
+    }
+
+    /// <summary>
+    /// The wire form of an archived msg as the segment route answers it: a payload msg's bytes, or the Insert or Flush
+    /// (the typed msgs these tests produce) rebuilt from its JSON body, to compare with what was produced.
+    /// </summary>
+    private static byte[] WireOf(JsonElement msg)
+    {
+        if (msg.TryGetProperty("payload", out var payload))
+        {
+            return payload.GetBytesFromBase64();
+        }
+        TsMsg rebuilt = msg.GetProperty("msgType").GetString() switch
+        {
+            "Insert" when msg.GetProperty("insert") is var insert => new InsertMsg
+            {
+                CollectionName = insert.GetProperty("collectionName").GetString()!,
+                PartitionName = insert.GetProperty("partitionName").GetString()!,
+                SegmentId = insert.GetProperty("segmentId").GetInt64(),
+                Rows = [.. insert.GetProperty("rows").EnumerateArray().Select(r => new InsertRowData(
+                    r.GetProperty("rowId").GetInt64(), r.GetProperty("timestamp").GetUInt64(), r.GetProperty("hashKey").GetUInt32(), r.GetProperty("data").GetBytesFromBase64()))],
+            },
+            "Flush" when msg.GetProperty("flush") is var flush => new FlushMsg
+            {
+                CollectionName = flush.GetProperty("collectionName").GetString()!,
+                SegmentIds = [.. flush.GetProperty("segmentIds").EnumerateArray().Select(s => s.GetInt64())],
+            },
+            var type => throw new InvalidOperationException($"The archive tests produce no typed {type} msg."),
+        };
+        rebuilt.Id = msg.GetProperty("id").GetInt64();
+        rebuilt.BeginTs = msg.GetProperty("beginTs").GetUInt64();
+        rebuilt.EndTs = msg.GetProperty("endTs").GetUInt64();
+        return rebuilt.Marshal();
     }
 
     private async Task ProduceAsync(HttpClient client, string channel, List<TsMsg> msgs)

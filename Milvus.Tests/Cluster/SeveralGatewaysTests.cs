@@ -352,7 +352,7 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
                     continue;
                 }
                 Assert.True(msg.EndTs > covered, $"A msg at {msg.EndTs} landed on {channel} after a tick at {covered} that covers it.");
-                msgs.Add((Encoding.UTF8.GetString(MsgBodies.BodyOf(msg)), msg.EndTs));
+                msgs.Add((Encoding.UTF8.GetString(((PayloadMsg)msg).Payload.Span), msg.EndTs));
             }
         }
         return (msgs, ticks);

@@ -1,6 +1,7 @@
 using Milvus.Domain.FlowGraph;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.Params;
+using Milvus.Domain.Telemetry;
 
 namespace Milvus.Workers.Archive;
 
@@ -67,7 +68,18 @@ public sealed class SegmentBufferNode(ArchiveOptions options, TimeProvider time,
             {
                 _firstBufferedAt = time.GetTimestamp();
             }
-            var bytes = msg.Marshal();
+            byte[] bytes;
+            try
+            {
+                bytes = msg.Marshal();
+            }
+            catch (MsgUnmarshalException)
+            {
+                // A valid header over a body that does not decode (bodies are decoded on first read): passed over,
+                // as the stream passes over a message it cannot read at all.
+                MsgStreamTelemetry.Skipped(msg.Position?.ChannelName ?? "");
+                continue;
+            }
             _msgs.Add(bytes);
             _bytes += sizeof(int) + bytes.Length;
             flush |= msg.Type == MsgType.Flush;

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 
 namespace Milvus.Tests.MsgStream.Api;
 
 /// <summary>A msg as the msgstream routes answer it.</summary>
-public sealed record WireMsg(string MsgType, long Id, ulong BeginTs, ulong EndTs, uint[] HashKeys, byte[] Payload)
+public sealed record WireMsg(string MsgType, long Id, ulong BeginTs, ulong EndTs, uint[] HashKeys, byte[]? Payload, JsonElement? Insert = null, JsonElement? Delete = null, JsonElement? TimeTick = null)
 {
-    public string Text => Encoding.UTF8.GetString(Payload);
+    /// <summary>The payload as UTF-8 text (a typed msg has none).</summary>
+    public string Text => Encoding.UTF8.GetString(Payload ?? throw new InvalidOperationException($"The {MsgType} msg {Id} has a typed body, not a payload."));
 }
 
 /// <summary>A position as the msgstream routes answer it.</summary>

@@ -178,6 +178,12 @@ public sealed class MsgStreamApiTests(MsgStreamApiTests.Fixture fixture) : IClas
             new { channels, msgs = new object[] { new { msgType = "Search", hashKeys = new[] { 0 }, beginTs = 9, endTs = 5 } } },
             new { channels, msgs = new object[] { new { msgType = "Search" } } },
             new { channels, msgs = new object[] { new { msgType = "Insert", payload = Convert.ToBase64String([0xff, 0xff, 0xff]) } } },
+            new { channels, msgs = new object[] { new { msgType = "Insert", hashKeys = new[] { 1 }, insert = new { rows = new[] { new { hashKey = 2 } } } } } },
+            new { channels, msgs = new object[] { new { msgType = "Insert", hashKeys = new[] { 0 }, payload = "", insert = new { rows = new[] { new { hashKey = 0 } } } } } },
+            new { channels, msgs = new object[] { new { msgType = "Delete", insert = new { rows = new[] { new { hashKey = 0 } } } } } },
+            new { channels, msgs = new object[] { new { msgType = "Search", hashKeys = new[] { 0 }, flush = new { } } } },
+            new { channels, msgs = new object[] { new { msgType = "Insert", insert = new { rows = Array.Empty<object>() } } } },
+            new { channels, msgs = new object[] { new { msgType = "Delete", delete = new { rows = new object?[] { null } } } } },
         ];
 
         foreach (var body in bad)
