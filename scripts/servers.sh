@@ -7,6 +7,7 @@
 SERVERS_REPO_ROOT="${SERVERS_REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 SERVERS_TOOLS_DIR="${SERVERS_TOOLS_DIR:-$SERVERS_REPO_ROOT/.test-servers}"
 S3RVER_VERSION="3.7.1"
+REDOCLY_VERSION="2.77.0"
 SERVERS_PIDS=()
 
 servers_log() { echo "[servers] $*" >&2; }
@@ -38,6 +39,15 @@ servers_install() {
     (cd "$s3dir" && npm install --no-audit --no-fund --silent --prefix "$s3dir" "s3rver@$S3RVER_VERSION" </dev/null >/dev/null)
   fi
   node "$SERVERS_REPO_ROOT/scripts/patch-s3rver.js" "$s3dir/node_modules/s3rver" >/dev/null
+  # Redocly's linter, for the test that lints the OpenAPI document.
+  local redoclydir="$SERVERS_TOOLS_DIR/redocly"
+  if [ ! -f "$redoclydir/node_modules/@redocly/cli/bin/cli.js" ] || \
+     ! grep -q "\"version\": \"$REDOCLY_VERSION\"" "$redoclydir/node_modules/@redocly/cli/package.json"; then
+    servers_log "installing @redocly/cli@$REDOCLY_VERSION with npm"
+    mkdir -p "$redoclydir"
+    (cd "$redoclydir" && npm install --no-audit --no-fund --silent --prefix "$redoclydir" "@redocly/cli@$REDOCLY_VERSION" </dev/null >/dev/null)
+  fi
+  export MILVUS_TEST_REDOCLY_JS="$redoclydir/node_modules/@redocly/cli/bin/cli.js"
 }
 
 # Prints a TCP port that nothing listens on at 127.0.0.1, below the kernel's ephemeral range (32768-60999), so

@@ -41,6 +41,10 @@ public static class SwaggerExtensions
             {
                 options.IncludeXmlComments(xml);
             }
+            // After the XML comments, so that the endpoints' own texts are not replaced by the shorter XML summaries.
+            options.SchemaFilter<ContractSchemaFilter>();
+            options.OperationFilter<ContractOperationFilter>();
+            options.DocumentFilter<ContractDocumentFilter>();
         });
         return services;
     }
