@@ -89,7 +89,7 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        var pack = await holder.ServeHereAsync(request.SubName!, () => subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned,
+        var pack = await holder.ServeHereAsync(request.SubName!, () => subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned ?? false,
             StartOf(request.Position), TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken));
         return TypedResults.Ok(pack is null ? StreamPackResponse.Empty : ToResponse(pack));
     }
@@ -102,7 +102,7 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId, p.MsgGroup ?? request.SubName!, p.Timestamp)).ToArray();
+        var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId ?? 0, p.MsgGroup ?? request.SubName!, p.Timestamp ?? 0)).ToArray();
         await holder.ServeHereAsync(request.SubName!, async () =>
         {
             await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
@@ -255,7 +255,7 @@ public static class MsgStreamApi
 }
 
 /// <summary>Where a msg sits: channel, queue msg id, consumer group and timestamp.</summary>
-public sealed record StreamPosition(string? ChannelName, long MsgId, string? MsgGroup, ulong Timestamp);
+public sealed record StreamPosition(string? ChannelName, long? MsgId, string? MsgGroup, ulong? Timestamp);
 
 /// <summary>The body of produce and broadcast.</summary>
 public sealed record StreamProduceRequest(List<string?>? Channels, List<StreamMsg?>? Msgs);
@@ -264,7 +264,7 @@ public sealed record StreamProduceRequest(List<string?>? Channels, List<StreamMs
 public sealed record StreamPositionsResponse(IReadOnlyList<StreamPosition> Positions);
 
 /// <summary>The body of consume: position is <c>earliest</c> (the default) or <c>latest</c>, for a new subscription.</summary>
-public sealed record StreamConsumeRequest(List<string?>? Channels, string? SubName, bool TimeTickAligned, int? WaitMs, string? Position);
+public sealed record StreamConsumeRequest(List<string?>? Channels, string? SubName, bool? TimeTickAligned, int? WaitMs, string? Position);
 
 /// <summary>
 /// A pack: for a time-ticked subscription, exactly the msgs with endTs in (beginTs, endTs]. <c>skipped</c> lists the
@@ -359,7 +359,7 @@ public sealed class StreamSeekRequestValidator : AbstractValidator<StreamSeekReq
         StreamRules.Channels(RuleFor(r => r.Channels));
         StreamRules.SubName(RuleFor(r => r.SubName));
         RuleFor(r => r.Positions).Must(p => p is { Count: > 0 and <= MsgStreamApi.MaxChannels }).WithMessage($"positions must hold 1 to {MsgStreamApi.MaxChannels} positions.");
-        RuleForEach(r => r.Positions).Must(p => p is not null && MqNames.IsValid(p.ChannelName) && p.MsgId >= 0)
+        RuleForEach(r => r.Positions).Must(p => p is not null && MqNames.IsValid(p.ChannelName) && p.MsgId is >= 0)
             .WithMessage("A position needs a valid channelName and a msgId of 0 or more.");
     }
 }

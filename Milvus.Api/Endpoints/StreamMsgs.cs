@@ -27,29 +27,29 @@ public sealed record StreamMsg(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CollectionMsgBody? Collection = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PartitionMsgBody? Partition = null);
 
-/// <summary>The body of an Insert: rows of one collection's partition, each with its own routing key.</summary>
-public sealed record InsertMsgBody(string? CollectionName = null, string? PartitionName = null, long SegmentId = 0, List<InsertMsgRow?>? Rows = null);
+/// <summary>The body of an Insert: rows of one collection's partition, each with its own routing key. A missing (or null) field reads as its zero value, as in the wire format.</summary>
+public sealed record InsertMsgBody(string? CollectionName = null, string? PartitionName = null, long? SegmentId = null, List<InsertMsgRow?>? Rows = null);
 
 /// <summary>One inserted row: its id, timestamp, routing key and data (base64).</summary>
-public sealed record InsertMsgRow(long RowId = 0, ulong Timestamp = 0, uint HashKey = 0, byte[]? Data = null);
+public sealed record InsertMsgRow(long? RowId = null, ulong? Timestamp = null, uint? HashKey = null, byte[]? Data = null);
 
 /// <summary>The body of a Delete: primary keys of one collection's partition, each with its own routing key.</summary>
 public sealed record DeleteMsgBody(string? CollectionName = null, string? PartitionName = null, List<DeleteMsgRow?>? Rows = null);
 
 /// <summary>One deleted row: its primary key (base64), timestamp and routing key.</summary>
-public sealed record DeleteMsgRow(byte[]? PrimaryKey = null, ulong Timestamp = 0, uint HashKey = 0);
+public sealed record DeleteMsgRow(byte[]? PrimaryKey = null, ulong? Timestamp = null, uint? HashKey = null);
 
 /// <summary>The body of a TimeTick: the node that produced it.</summary>
-public sealed record TimeTickMsgBody(long SourceId = 0);
+public sealed record TimeTickMsgBody(long? SourceId = null);
 
 /// <summary>The body of a Flush: the collection and the segments to seal.</summary>
 public sealed record FlushMsgBody(string? CollectionName = null, List<long>? SegmentIds = null);
 
 /// <summary>The body of CreateCollection and DropCollection: the collection, and its encoded schema (base64) for a create.</summary>
-public sealed record CollectionMsgBody(string? CollectionName = null, long CollectionId = 0, byte[]? Schema = null);
+public sealed record CollectionMsgBody(string? CollectionName = null, long? CollectionId = null, byte[]? Schema = null);
 
 /// <summary>The body of CreatePartition and DropPartition.</summary>
-public sealed record PartitionMsgBody(string? CollectionName = null, string? PartitionName = null, long CollectionId = 0, long PartitionId = 0);
+public sealed record PartitionMsgBody(string? CollectionName = null, string? PartitionName = null, long? CollectionId = null, long? PartitionId = null);
 
 /// <summary>
 /// Turns JSON msgs into stream messages and back, with no protobuf pass of its own: a produced msg is built as the
@@ -68,16 +68,16 @@ public static class StreamMsgs
             {
                 CollectionName = insert.CollectionName ?? "",
                 PartitionName = insert.PartitionName ?? "",
-                SegmentId = insert.SegmentId,
-                Rows = [.. insert.Rows!.Select(r => new InsertRowData(r!.RowId, r.Timestamp, r.HashKey, r.Data ?? []))],
+                SegmentId = insert.SegmentId ?? 0,
+                Rows = [.. insert.Rows!.Select(r => new InsertRowData(r!.RowId ?? 0, r.Timestamp ?? 0, r.HashKey ?? 0, r.Data ?? []))],
             },
             { Delete: { } delete } => new DeleteMsg
             {
                 CollectionName = delete.CollectionName ?? "",
                 PartitionName = delete.PartitionName ?? "",
-                Rows = [.. delete.Rows!.Select(r => new DeleteRowData(r!.PrimaryKey ?? [], r.Timestamp, r.HashKey))],
+                Rows = [.. delete.Rows!.Select(r => new DeleteRowData(r!.PrimaryKey ?? [], r.Timestamp ?? 0, r.HashKey ?? 0))],
             },
-            { TimeTick: { } tick } => new TimeTickMsg { SourceId = tick.SourceId },
+            { TimeTick: { } tick } => new TimeTickMsg { SourceId = tick.SourceId ?? 0 },
             { Flush: { } flush } => new FlushMsg { CollectionName = flush.CollectionName ?? "", SegmentIds = flush.SegmentIds ?? [] },
             { Collection: { } collection } => Fill(type == MsgType.CreateCollection ? new CreateCollectionMsg() : new DropCollectionMsg(), collection),
             { Partition: { } partition } => Fill(type == MsgType.CreatePartition ? new CreatePartitionMsg() : new DropPartitionMsg(), partition),
@@ -171,7 +171,7 @@ public static class StreamMsgs
     private static TsMsg Fill(CollectionDdlMsg msg, CollectionMsgBody body)
     {
         msg.CollectionName = body.CollectionName ?? "";
-        msg.CollectionId = body.CollectionId;
+        msg.CollectionId = body.CollectionId ?? 0;
         msg.Schema = body.Schema ?? [];
         return msg;
     }
@@ -180,8 +180,8 @@ public static class StreamMsgs
     {
         msg.CollectionName = body.CollectionName ?? "";
         msg.PartitionName = body.PartitionName ?? "";
-        msg.CollectionId = body.CollectionId;
-        msg.PartitionId = body.PartitionId;
+        msg.CollectionId = body.CollectionId ?? 0;
+        msg.PartitionId = body.PartitionId ?? 0;
         return msg;
     }
 }
