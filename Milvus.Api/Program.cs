@@ -67,6 +67,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
 app.UseMilvusSecurity();
+app.UseDashboardLogin(JobsExtensions.DashboardPath);
 
 app.UseSwagger();
 app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "Milvus components gateway v1"));

@@ -48,6 +48,17 @@ servers_install() {
     (cd "$redoclydir" && npm install --no-audit --no-fund --silent --prefix "$redoclydir" "@redocly/cli@$REDOCLY_VERSION" </dev/null >/dev/null)
   fi
   export MILVUS_TEST_REDOCLY_JS="$redoclydir/node_modules/@redocly/cli/bin/cli.js"
+  # promtool, to check the /metrics text: taken out of Debian's prometheus package without installing it, so that no
+  # Prometheus server gets started as a service.
+  local promdir="$SERVERS_TOOLS_DIR/prometheus"
+  if [ ! -x "$promdir/usr/bin/promtool" ]; then
+    servers_log "fetching promtool from Debian's prometheus package"
+    mkdir -p "$promdir"
+    (cd "$promdir" && { apt-get download prometheus </dev/null >/dev/null 2>&1 \
+       || { servers_as_root apt-get update -qq </dev/null && apt-get download prometheus </dev/null >/dev/null 2>&1; }; } \
+       && dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb)
+  fi
+  export MILVUS_TEST_PROMTOOL="$promdir/usr/bin/promtool"
 }
 
 # Prints a TCP port that nothing listens on at 127.0.0.1, below the kernel's ephemeral range (32768-60999), so

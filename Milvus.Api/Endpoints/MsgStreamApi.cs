@@ -57,7 +57,7 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("SeekMsgStream")
-            .WithSummary("Resumes subscription subName from the positions (inclusive; a time-ticked one drops msgs up to the positions' timestamp until a tick at or above it); 204. A failed seek (404 for a msgId no longer stored) changes nothing.");
+            .WithSummary("Resumes subscription subName from the positions, one per channel (inclusive), as Milvus's TtMsgStream does: a time-ticked subscription applies each channel's own position, dropping that channel's msgs whose endTs is at or below the position's timestamp until a tick at or above it, so a msg whose beginTs is at or below the position but whose endTs is above it is delivered; 204. msgId must name a msg the channel holds (400 for 0, 404 for one no longer stored); a position of a channel not in channels is a 400. A failed seek changes nothing.");
         group.MapDelete("/subscriptions/{subName}", DeleteSubscription)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -359,7 +359,7 @@ public sealed class StreamSeekRequestValidator : AbstractValidator<StreamSeekReq
         StreamRules.Channels(RuleFor(r => r.Channels));
         StreamRules.SubName(RuleFor(r => r.SubName));
         RuleFor(r => r.Positions).Must(p => p is { Count: > 0 and <= MsgStreamApi.MaxChannels }).WithMessage($"positions must hold 1 to {MsgStreamApi.MaxChannels} positions.");
-        RuleForEach(r => r.Positions).Must(p => p is not null && MqNames.IsValid(p.ChannelName) && p.MsgId is >= 0)
-            .WithMessage("A position needs a valid channelName and a msgId of 0 or more.");
+        RuleForEach(r => r.Positions).Must(p => p is not null && MqNames.IsValid(p.ChannelName) && p.MsgId is > 0)
+            .WithMessage((_, p) => $"A position needs a valid channelName and the msgId of a msg the channel holds (above 0, as a consume answer's positions give it); this one has channelName '{p?.ChannelName}' and msgId {p?.MsgId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}.");
     }
 }

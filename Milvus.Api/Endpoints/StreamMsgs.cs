@@ -9,7 +9,9 @@ namespace Milvus.Api.Endpoints;
 /// One msg: a type of the design's MsgType list (its name, or its number on input), its id (assigned when missing),
 /// timestamps (from the TSO when endTs is missing) and routing keys, and one body: a typed body as JSON
 /// (<c>insert</c>, <c>delete</c>, <c>timeTick</c>, <c>flush</c>, <c>collection</c> or <c>partition</c>, matching msgType),
-/// or <c>payload</c>, opaque bytes in base64 for any msgType. A msg with neither carries an empty payload. An Insert or
+/// or <c>payload</c>, opaque bytes in base64 for any msgType. A msg with neither has the typed body of its type with
+/// every field at zero (so <c>{"msgType":"TimeTick","endTs":300}</c> is a tick), or an empty payload for a type without
+/// one; an Insert or Delete needs one or the other. An Insert or
 /// Delete with a typed body is routed row by row by each row's hashKey, and its hashKeys are its rows' keys; any other
 /// msg goes whole to <c>channels[hashKeys[0] % n]</c>. A consume answers each msg in the form it was produced in.
 /// </summary>
@@ -81,7 +83,18 @@ public static class StreamMsgs
             { Flush: { } flush } => new FlushMsg { CollectionName = flush.CollectionName ?? "", SegmentIds = flush.SegmentIds ?? [] },
             { Collection: { } collection } => Fill(type == MsgType.CreateCollection ? new CreateCollectionMsg() : new DropCollectionMsg(), collection),
             { Partition: { } partition } => Fill(type == MsgType.CreatePartition ? new CreatePartitionMsg() : new DropPartitionMsg(), partition),
-            _ => new PayloadMsg(type) { Payload = msg.Payload ?? [] },
+            { Payload: { } payload } => new PayloadMsg(type) { Payload = payload },
+            // Neither: a typed type gets its body with every field at its zero value (a bare TimeTick is a tick).
+            _ => type switch
+            {
+                MsgType.TimeTick => new TimeTickMsg(),
+                MsgType.Flush => new FlushMsg(),
+                MsgType.CreateCollection => new CreateCollectionMsg(),
+                MsgType.DropCollection => new DropCollectionMsg(),
+                MsgType.CreatePartition => new CreatePartitionMsg(),
+                MsgType.DropPartition => new DropPartitionMsg(),
+                _ => new PayloadMsg(type),
+            },
         };
         result.Id = id;
         result.EndTs = msg.EndTs ?? 0;
@@ -204,6 +217,12 @@ public sealed class StreamMsgValidator : AbstractValidator<StreamMsg>
             if (bodies.Count > 1)
             {
                 context.AddFailure(bodies[1], $"A msg carries one body, a typed body or a payload, never both; this one has {string.Join(" and ", bodies)}.");
+                return;
+            }
+            if (bodies.Count == 0 && m.MsgType is "Insert" or "Delete")
+            {
+                context.AddFailure(m.MsgType == "Insert" ? "insert" : "delete",
+                    $"A {m.MsgType} msg needs its rows in {(m.MsgType == "Insert" ? "insert" : "delete")}.rows, or its bytes as an opaque payload.");
                 return;
             }
             if (bodies.Count == 1 && bodies[0] != "payload" && StreamRules.IsMsgType(m.MsgType))

@@ -54,9 +54,13 @@ public static class JobsExtensions
         return services;
     }
 
-    /// <summary>Maps the dashboard: loopback requests only, or holders of an API key when keys are configured.</summary>
+    /// <summary>
+    /// Maps the dashboard: loopback requests only, or, when keys are configured, holders of an API key and browsers that
+    /// signed in with one at <c>/hangfire/login</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapMilvusJobsDashboard(this IEndpointRouteBuilder app)
     {
+        app.MapDashboardLogin(DashboardPath);
         app.MapHangfireDashboard(DashboardPath, new DashboardOptions
         {
             AsyncAuthorization = [new DashboardAuthorization()],
@@ -109,8 +113,9 @@ public static class JobsExtensions
             var keys = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.ApiKeys;
             if (keys.Length > 0)
             {
+                // A client with a key, or a browser that signed in at /hangfire/login.
                 var result = await http.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName).ConfigureAwait(false);
-                return result.Succeeded;
+                return result.Succeeded || DashboardLogin.HasValidCookie(http, keys);
             }
             var remote = http.Connection.RemoteIpAddress;
             // The in-memory test host has no remote address: it is local by construction.

@@ -47,7 +47,7 @@ internal sealed class ContractSchemaFilter : ISchemaFilter
         {
             Require(s, "channelName", "msgId");
             Name(s, "channelName");
-            Range(s, "msgId", 0, null);
+            Range(s, "msgId", 1, null);
         },
         [typeof(StreamMsg)] = s => Require(s, "msgType"),
         [typeof(InsertMsgBody)] = s => { Require(s, "rows"); Items(s, "rows", 1, null); },

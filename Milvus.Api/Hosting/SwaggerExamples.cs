@@ -58,7 +58,7 @@ internal sealed class SwaggerExamples : ISchemaFilter
         {
             ["subName"] = "demo-sub",
             ["channels"] = new JsonArray("demo"),
-            ["positions"] = new JsonArray(new JsonObject { ["channelName"] = "demo", ["msgId"] = 0, ["msgGroup"] = "demo-sub", ["timestamp"] = 0 }),
+            ["positions"] = new JsonArray(new JsonObject { ["channelName"] = "demo", ["msgId"] = 1, ["msgGroup"] = "demo-sub", ["timestamp"] = 0 }),
         },
         [typeof(SetParamsRequest)] = () => new JsonObject { ["params"] = new JsonObject { ["timetick.intervalms"] = "200" } },
     };

@@ -23,9 +23,14 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The client closed the request."),
             _ => (StatusCodes.Status500InternalServerError, TitleFor(500), "An unexpected error occurred. The request id names it in the gateway's log."),
         };
-        if (status >= 500)
+        if (status == StatusCodes.Status500InternalServerError)
         {
             Log.Unhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (status >= 500)
+        {
+            // An expected problem (a backend down, a full disk): the operator needs to know, without a stack trace.
+            Log.Answered(logger, status, httpContext.Request.Method, httpContext.Request.Path, exception.GetType().Name, exception.Message);
         }
         if (httpContext.Response.HasStarted)
         {
@@ -119,5 +124,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     {
         [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}.")]
         public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
+
+        [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Answered {Status} to {Method} {Path}: {ErrorType}: {Reason}")]
+        public static partial void Answered(ILogger logger, int status, string method, string path, string errorType, string reason);
     }
 }

@@ -5,21 +5,33 @@ namespace Milvus.Domain.Components;
 /// Initializing until every component has started, Stopping once shutdown begins, Abnormal while any component
 /// is Abnormal, and Healthy otherwise.
 /// </summary>
-public sealed class ComponentRegistry(IEnumerable<IComponent> components)
+public sealed class ComponentRegistry : IDisposable
 {
     /// <summary>The role of the root component.</summary>
     public const string RootRole = "gateway";
 
-    private readonly IReadOnlyList<IComponent> _components = components.ToList();
+    /// <summary>The role of the component that registers the gateway's session, whose server id is the gateway's node id.</summary>
+    public const string SessionRole = "session";
+
+    private readonly IReadOnlyList<IComponent> _components;
+
+    /// <summary>The registry of <paramref name="components"/>, whose states <c>milvus_component_state</c> shows until it is disposed.</summary>
+    public ComponentRegistry(IEnumerable<IComponent> components)
+    {
+        _components = components.ToList();
+        Telemetry.ComponentTelemetry.Register(this);
+    }
 
     /// <summary>The root's own state: Initializing until the host has started every component.</summary>
     public ComponentStateTracker Root { get; } = new();
 
-    /// <summary>The node id of this gateway; set once the session knows it.</summary>
+    /// <summary>The node id of this gateway; when it is not set, the one a component knows (the session's server id).</summary>
     public long NodeId { get; set; }
 
     /// <summary>The hosted components, in start order.</summary>
     public IReadOnlyList<IComponent> Components => _components;
+
+    public void Dispose() => Telemetry.ComponentTelemetry.Unregister(this);
 
     /// <summary>The aggregated states of the gateway and every component.</summary>
     public async Task<ComponentStates> GetStatesAsync(CancellationToken cancellationToken)
@@ -45,7 +57,11 @@ public sealed class ComponentRegistry(IEnumerable<IComponent> components)
             StateCode.Abnormal when failing.Count > 0 => new Status(ErrorCode.NotReady, $"Abnormal: {string.Join(", ", failing)}"),
             _ => new Status(ErrorCode.NotReady, $"The gateway is {aggregated}."),
         };
-        var info = Root.ToInfo(NodeId, RootRole) with { StateCode = aggregated };
-        return new ComponentStates(info, subcomponents, status);
+        // Every component of this gateway runs on its node: the node id the session registered, unless one was set.
+        var nodeId = NodeId != 0 ? NodeId
+            : subcomponents.FirstOrDefault(s => s.Role == SessionRole)?.NodeId is { } session and not 0 ? session
+            : subcomponents.Select(s => s.NodeId).FirstOrDefault(id => id != 0);
+        var info = Root.ToInfo(nodeId, RootRole) with { StateCode = aggregated };
+        return new ComponentStates(info, [.. subcomponents.Select(s => s.NodeId == 0 ? s with { NodeId = nodeId } : s)], status);
     }
 }

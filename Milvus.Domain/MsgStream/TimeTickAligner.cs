@@ -15,6 +15,9 @@ public sealed class TimeTickAligner
     private ulong _lastTick;
     private List<MsgPosition>? _lastEndPositions;
 
+    /// <summary>Where the first pack after a seek begins: the lowest of the positions' timestamps.</summary>
+    private ulong? _seekBeginTs;
+
     /// <summary>An aligner over <paramref name="channels"/>, in that order, read by <paramref name="group"/>.</summary>
     public TimeTickAligner(IReadOnlyList<string> channels, string group)
     {
@@ -125,7 +128,7 @@ public sealed class TimeTickAligner
         }
         pack = new MsgPack
         {
-            BeginTs = _lastTick,
+            BeginTs = _seekBeginTs ?? _lastTick,
             EndTs = currentTick,
             Msgs = msgs,
             StartPositions = startPositions,
@@ -133,36 +136,40 @@ public sealed class TimeTickAligner
         };
         _lastEndPositions = endPositions;
         _lastTick = currentTick;
+        _seekBeginTs = null;
         return true;
     }
 
     /// <summary>
-    /// Prepares for reading from <paramref name="positions"/> (one per channel, by channel name): messages up to
-    /// the positions' timestamp were delivered before, so they are dropped until each channel reaches a tick at
-    /// or above it; later messages are kept.
+    /// Prepares for reading from <paramref name="positions"/> (one per channel, by channel name), as Milvus's
+    /// TtMsgStream does: each channel applies its own position. A message of a channel was delivered before its
+    /// position when its EndTs is at or below the position's timestamp, so such messages are dropped until the channel
+    /// reaches a tick at or above that timestamp; a message whose BeginTs is at or below the position but whose EndTs
+    /// is above it is delivered. The first pack after the seek is cut at a tick above every position's timestamp, and
+    /// begins at the lowest of them.
     /// </summary>
     public void Seek(IReadOnlyList<MsgPosition> positions)
     {
         ArgumentNullException.ThrowIfNull(positions);
         var byName = positions.ToDictionary(p => p.ChannelName, StringComparer.Ordinal);
-        var timestamp = 0UL;
         foreach (var channel in _channels)
         {
-            if (!byName.TryGetValue(channel.Name, out var position))
+            if (!byName.ContainsKey(channel.Name))
             {
                 throw new ArgumentException($"No seek position names channel '{channel.Name}'.", nameof(positions));
             }
-            timestamp = Math.Max(timestamp, position.Timestamp);
         }
         foreach (var channel in _channels)
         {
+            var position = byName[channel.Name];
             channel.Buffer.Clear();
             channel.Tick = null;
             channel.TickPosition = null;
-            channel.SeekTimestamp = timestamp;
-            channel.Start = byName[channel.Name] with { Timestamp = timestamp };
+            channel.SeekTimestamp = position.Timestamp;
+            channel.Start = position with { MsgGroup = Group };
         }
-        _lastTick = timestamp;
+        _lastTick = _channels.Max(c => c.SeekTimestamp!.Value);
+        _seekBeginTs = _channels.Min(c => c.SeekTimestamp!.Value);
         _lastEndPositions = [.. _channels.Select(c => c.Start!)];
     }
 

@@ -10,8 +10,9 @@ namespace Milvus.Domain.Telemetry;
 /// </summary>
 public static class KvTelemetry
 {
-    private static readonly Histogram<double> Duration = MilvusTelemetry.Meter.CreateHistogram<double>(
-        "milvus.kv.operation.duration", "s", "How long a KV operation took, by store, backend and operation.");
+    private static readonly Histogram<double> Duration = MilvusTelemetry.Meter.CreateHistogram(
+        "milvus.kv.operation.duration", "s", "How long a KV operation took, by store, backend and operation.", tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MilvusTelemetry.SecondsBuckets });
 
     private static readonly Counter<long> Errors = MilvusTelemetry.Meter.CreateCounter<long>(
         "milvus.kv.operation.errors", "{error}", "KV operations that failed, by store, backend, operation and error kind (a missing key is an answer, not an error).");

@@ -20,7 +20,7 @@ public sealed class GeneratedClientTests
         using var factory = new GatewayFactory();
         using var client = factory.CreateClient();
         var served = await client.GetStringAsync("/swagger/v1/swagger.json");
-        var file = Path.Combine(RepositoryRoot(), "docs", "openapi.json");
+        var file = Infrastructure.RepositoryFiles.PathOf("docs", "openapi.json");
         if (Environment.GetEnvironmentVariable("MILVUS_UPDATE_OPENAPI") == "1")
         {
             await File.WriteAllTextAsync(file, JsonNode.Parse(served)!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -81,18 +81,5 @@ public sealed class GeneratedClientTests
         Assert.Null(insert.Payload);
         Assert.Equal(3, timestamps.Count);
         Assert.True(timestamps.Timestamp > insert.EndTs);
-    }
-
-    /// <summary>The folder that holds Milvus.sln, found from the test assembly upwards.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Milvus.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("Milvus.sln was not found above the test assembly.");
     }
 }

@@ -64,6 +64,39 @@ public sealed class JobsTests
         Assert.Equal(HttpStatusCode.OK, with.StatusCode);
     }
 
+    [Fact]
+    public async Task ABrowserIsSentToTheLoginFormAndItsKeyBecomesACookieThatOpensTheDashboard()
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?> { ["Milvus:Auth:ApiKeys:0"] = "browser-key" });
+        using var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        client.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+
+        using var page = await client.GetAsync("/hangfire");
+        using var form = await client.GetAsync("/hangfire/login");
+        using var wrong = await client.PostAsync("/hangfire/login", new FormUrlEncodedContent([new("key", "not-the-key")]));
+        using var stillOut = await client.GetAsync("/hangfire");
+        using var right = await client.PostAsync("/hangfire/login", new FormUrlEncodedContent([new("key", "browser-key")]));
+        using var dashboard = await client.GetAsync("/hangfire");
+        using var forged = new HttpRequestMessage(HttpMethod.Get, "/hangfire");
+        forged.Headers.Add("Cookie", $"milvus-dashboard=99999999999.{new string('A', 43)}");
+        forged.Headers.Accept.ParseAdd("text/html");
+        using var forgedAnswer = await factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false }).SendAsync(forged);
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/hangfire/login", page.Headers.Location!.OriginalString);
+        Assert.Contains("name=\"key\"", await form.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, stillOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, right.StatusCode);
+        var cookie = Assert.Single(right.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("browser-key", cookie, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("Hangfire", await dashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, forgedAnswer.StatusCode);
+    }
+
     private sealed class CountingJob : IMaintenanceJob
     {
         public const string JobId = "test-counting-job";

@@ -171,8 +171,9 @@ public abstract class MessagesApiScenarios(GatewayFactory factory)
 
         var metrics = await Client.GetStringAsync("/metrics");
 
-        Assert.Contains("milvus_mq_produced_messages", metrics);
-        Assert.Contains("milvus_mq_consumed_messages", metrics);
+        var lines = metrics.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("milvus_mq_channel_produced_messages_total{", StringComparison.Ordinal) && l.Contains("channel=\"counted\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("milvus_mq_channel_consumed_messages_total{", StringComparison.Ordinal) && l.Contains("channel=\"counted\"", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -37,6 +37,9 @@ public sealed class SessionsApiTests(SessionsApiTests.Fixture fixture) : IClassF
         Assert.True(listed.RootElement.GetProperty("revision").GetInt64() > 0);
         var gateway = sessions.Single(s => s.GetProperty("serverName").GetString() == "gateway");
         Assert.Equal(session.GetProperty("nodeId").GetInt64(), gateway.GetProperty("serverId").GetInt64());
+        // The gateway and the components without a session of their own report the gateway's node id.
+        Assert.Equal(gateway.GetProperty("serverId").GetInt64(), states.RootElement.GetProperty("state").GetProperty("nodeId").GetInt64());
+        Assert.Equal(gateway.GetProperty("serverId").GetInt64(), subcomponents.Single(c => c.GetProperty("role").GetString() == "timetick").GetProperty("nodeId").GetInt64());
         Assert.False(gateway.GetProperty("exclusive").GetBoolean());
         Assert.False(gateway.GetProperty("stopping").GetBoolean());
         var active = sessions.Single(s => s.GetProperty("key").GetString() == "tso");

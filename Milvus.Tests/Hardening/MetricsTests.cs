@@ -42,6 +42,71 @@ public sealed class MetricsTests : IDisposable
         AssertSeries(lines, "milvus_rocksmq_disk_size_bytes", "path=");
     }
 
+    [Fact]
+    public async Task PromtoolFindsNothingToFixAndTheMetricsNameStatesServiceAndRuntimeInSeconds()
+    {
+        using var client = _factory.CreateClient();
+        (await client.PutAsync("/api/v1/channels/linted", null)).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/channels/linted/messages", new { messages = new[] { new { payload = "aGk=" } } })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/tso", new { count = 1 })).EnsureSuccessStatusCode();
+        var text = await client.GetStringAsync("/metrics");
+
+        var start = new System.Diagnostics.ProcessStartInfo(Infrastructure.PrivateServer.Require("MILVUS_TEST_PROMTOOL"))
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add("check");
+        start.ArgumentList.Add("metrics");
+        using var promtool = System.Diagnostics.Process.Start(start)!;
+        var output = promtool.StandardOutput.ReadToEndAsync();
+        var errors = promtool.StandardError.ReadToEndAsync();
+        await promtool.StandardInput.WriteAsync(text);
+        promtool.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await promtool.WaitForExitAsync(timeout.Token);
+
+        var report = (await output + await errors).Trim();
+        Assert.True(promtool.ExitCode == 0 && report.Length == 0, $"promtool check metrics:\n{report}");
+        var lines = text.Split('\n');
+        AssertSeries(lines, "milvus_component_state", "role=\"gateway\"");
+        Assert.EndsWith(" 1", AssertSeries(lines, "milvus_component_state", "role=\"tso\"").Split(" # ")[0], StringComparison.Ordinal);
+        AssertSeries(lines, "target_info", "service_name=\"milvus-gateway\"");
+        Assert.Contains(lines, l => l.StartsWith("milvus_dotnet_gc_", StringComparison.Ordinal));
+        // Seconds with second buckets: a fast KV call lands in a bucket of a millisecond, not of five seconds.
+        AssertSeries(lines, "milvus_kv_operation_duration_seconds_bucket", "le=\"0.001\"");
+        Assert.DoesNotContain(lines, l => l.StartsWith("milvus_mq_produced_messages", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task EveryMetricTheGrafanaDashboardQueriesIsExported()
+    {
+        using var client = _factory.CreateClient();
+        (await client.PutAsync("/api/v1/channels/dashboard", null)).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/channels/dashboard/groups", new { groupName = "panel" })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/msgstream/produce", new
+        {
+            channels = new[] { "dashboard" },
+            msgs = new[] { new { msgType = "Search", hashKeys = new[] { 0 }, payload = "aGk=" } },
+        })).EnsureSuccessStatusCode();
+        // A queue message that is not a stream message, for the skipped counter.
+        (await client.PostAsJsonAsync("/api/v1/channels/dashboard/messages", new { messages = new[] { new { payload = "aGk=" } } })).EnsureSuccessStatusCode();
+        (await client.GetAsync("/api/v1/channels/dashboard/groups/panel/messages?n=1")).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/msgstream/consume", new { channels = new[] { "dashboard" }, subName = "panel-sub", waitMs = 500 })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/tso", new { count = 1 })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/ids", new { count = 1 })).EnsureSuccessStatusCode();
+        var dashboard = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Infrastructure.RepositoryFiles.PathOf("docs", "grafana", "milvus-gateway.json")))!;
+        var queried = dashboard["panels"]!.AsArray()
+            .SelectMany(p => p!["targets"]!.AsArray().Select(t => t!["expr"]!.GetValue<string>()))
+            .SelectMany(e => System.Text.RegularExpressions.Regex.Matches(e, "milvus_[a-z0-9_]+").Select(m => m.Value))
+            .Distinct()
+            .ToList();
+
+        var lines = (await client.GetStringAsync("/metrics")).Split('\n');
+
+        Assert.True(queried.Count >= 10, $"the dashboard queries only {queried.Count} metrics");
+        Assert.All(queried, name => Assert.Contains(lines, l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)));
+    }
+
     public void Dispose() => _factory.Dispose();
 
     private static string AssertSeries(string[] lines, string name, string label)

@@ -53,6 +53,25 @@ public abstract class SnapshotKvContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOlderWriteAddsItsVersionButLeavesTheLatestValue()
+    {
+        await Snapshots.SaveAsync("k", "v100", 100);
+        await Snapshots.SaveAsync("k", "v50", 50);
+        await Snapshots.MultiSaveAsync(new Dictionary<string, string> { ["k"] = "v70", ["other"] = "o70" }, 70);
+
+        Assert.Equal("v100", await Snapshots.LoadAsync("k", 0));
+        Assert.Equal("v100", await Txn.LoadAsync("k"));
+        Assert.Equal("o70", await Snapshots.LoadAsync("other", 0));
+        Assert.Equal("v50", await Snapshots.LoadAsync("k", 60));
+        Assert.Equal("v70", await Snapshots.LoadAsync("k", 99));
+        Assert.Equal("v100", await Snapshots.LoadAsync("k", 100));
+        await Assert.ThrowsAsync<KvKeyNotFoundException>(() => Snapshots.LoadAsync("k", 49));
+
+        await Snapshots.SaveAsync("k", "v100b", 100);
+        Assert.Equal("v100b", await Snapshots.LoadAsync("k", 0));
+    }
+
+    [Fact]
     public async Task ARemovalHidesTheKeyFromItsTimestampOnButNotBefore()
     {
         await Snapshots.MultiSaveAsync(new Dictionary<string, string> { ["dir/a"] = "a", ["dir/b"] = "b", ["keep"] = "k" }, 10);

@@ -37,6 +37,24 @@ public sealed class TimeTickAlignerTests
     }
 
     [Fact]
+    public void ASeekKeepsEachChannelsMsgsAboveItsOwnPositionIncludingOneThatStraddlesIt()
+    {
+        List<TsMsg>[] channels =
+        [
+            [Data(100, id: 1), Tick(150), Data(250, id: 2, beginTs: 120), Data(190, id: 6), Tick(200), Data(260, id: 4), Tick(300)],
+            [Tick(150), Data(180, id: 3), Tick(200), Data(220, id: 5), Tick(300)],
+        ];
+        var resumed = new TimeTickAligner(["ch0", "ch1"], "sub");
+
+        // Channel 0 at its tick 150 (index 1), channel 1 at its tick 200 (index 2).
+        resumed.Seek([new MsgPosition("ch0", 1, "sub", 150), new MsgPosition("ch1", 2, "sub", 200)]);
+        var pack = Assert.Single(Drive(resumed, channels, [1, 2]));
+
+        Assert.Equal([2L, 6L, 4L, 5L], pack.Msgs.Select(m => m.Id));
+        Assert.Equal((150UL, 300UL), (pack.BeginTs, pack.EndTs));
+    }
+
+    [Fact]
     public void StartPositionsAreThePreviousEndPositions()
     {
         var packs = Drive(new TimeTickAligner(["ch0", "ch1"], "sub"), Scenario, [0, 0]);
@@ -108,6 +126,6 @@ public sealed class TimeTickAlignerTests
 
     private static TimeTickMsg Tick(ulong ts) => TimeTickMsg.At(ts);
 
-    private static PayloadMsg Data(ulong ts, long? id = null) =>
-        new(MsgType.Search) { Id = id ?? (long)ts, BeginTs = ts, EndTs = ts, HashKeys = [0] };
+    private static PayloadMsg Data(ulong ts, long? id = null, ulong? beginTs = null) =>
+        new(MsgType.Search) { Id = id ?? (long)ts, BeginTs = beginTs ?? ts, EndTs = ts, HashKeys = [0] };
 }

@@ -356,18 +356,18 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     }
 }
 
-/// <summary>The time tick lag gauge, <c>milvus_timetick_lag_ms</c>, per channel, over every live tick component.</summary>
+/// <summary>The time tick lag gauge, <c>milvus_timetick_lag_seconds</c>, per channel, over every live tick component.</summary>
 internal static class TimeTickMetrics
 {
     private static readonly ConcurrentDictionary<TimeTickComponent, byte> Sources = new();
 
     private static readonly ObservableGauge<double> Lag = MilvusTelemetry.Meter.CreateObservableGauge(
-        "milvus.timetick.lag_ms", Observe, unit: null, description: "Milliseconds from the physical time of the last time tick sent into a channel to now.");
+        "milvus.timetick.lag", Observe, unit: "s", description: "Seconds from the physical time of the last time tick sent into a channel to now.");
 
     public static void Register(TimeTickComponent component) => Sources.TryAdd(component, 0);
 
     public static void Unregister(TimeTickComponent component) => Sources.TryRemove(component, out _);
 
     private static IEnumerable<Measurement<double>> Observe() =>
-        Sources.Keys.SelectMany(c => c.Lags()).Select(l => new Measurement<double>(l.LagMs, new KeyValuePair<string, object?>("channel", l.Channel)));
+        Sources.Keys.SelectMany(c => c.Lags()).Select(l => new Measurement<double>(l.LagMs / 1000, new KeyValuePair<string, object?>("channel", l.Channel)));
 }

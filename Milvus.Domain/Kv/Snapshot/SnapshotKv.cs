@@ -7,7 +7,8 @@ namespace Milvus.Domain.Kv.Snapshot;
 /// under the plain key (so the latest meta reads like any other key) and a version beside it, in a separate key
 /// space: <c>snapshots/&lt;key&gt;_ts&lt;ts as 20 digits&gt;</c>, so the versions of a key sort by timestamp. A read
 /// at ts takes the version with the greatest timestamp ≤ ts. A removal writes a tombstone version, so reads before
-/// it still see the value. <see cref="GcAsync"/> drops versions that no read at or after a horizon can need.
+/// it still see the value. A write older than the key's newest version adds its version but leaves the latest value
+/// alone. <see cref="GcAsync"/> drops versions that no read at or after a horizon can need.
 /// Writes through one instance are serialised, because a prefix removal reads the keys it must tombstone.
 /// </summary>
 public sealed class SnapshotKv : ISnapshotKv
@@ -149,6 +150,12 @@ public sealed class SnapshotKv : ISnapshotKv
             foreach (var (key, value) in all)
             {
                 writes[VersionKey(key, ts)] = ValueTag + value;
+                // As in Milvus, the latest value moves only for a timestamp at or above the key's newest version; an
+                // older write is a version that reads at its timestamp see, not the latest.
+                if (await NewestVersionAsync(key, cancellationToken).ConfigureAwait(false) > ts)
+                {
+                    writes.Remove(key);
+                }
             }
             foreach (var prefix in removalPrefixes)
             {
@@ -164,6 +171,13 @@ public sealed class SnapshotKv : ISnapshotKv
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>The timestamp of the newest version of <paramref name="key"/>, or 0 when it has none.</summary>
+    private async Task<ulong> NewestVersionAsync(string key, CancellationToken cancellationToken)
+    {
+        var versions = await _kv.LoadWithPrefixAsync(_snapshots + key + TsMarker, cancellationToken).ConfigureAwait(false);
+        return Versions(versions).Where(v => v.Key == key).Select(v => v.Ts).DefaultIfEmpty(0UL).Max();
     }
 
     private void CheckKey(string key)

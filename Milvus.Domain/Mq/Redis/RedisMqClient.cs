@@ -239,7 +239,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             ids[i] = firstId + i;
         }
-        _metrics.Produced(ids.Length, bytes);
+        _metrics.Produced(bytes);
         Notify(channel);
         return ids;
     }
@@ -352,7 +352,6 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             var payload = entry.Values.Length > 0 && entry.Values[0].Name == PayloadField ? (byte[]?)entry.Values[0].Value ?? [] : [];
             messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry.Id!), payload);
         }
-        _metrics.Consumed(messages.Length);
         return messages;
     }
 

@@ -542,7 +542,7 @@ public sealed partial class RocksMq(
             state.OpenPageCount = openCount;
             state.EndId = endId;
         }
-        RocksMqMetrics.Produced(total, payloadBytes);
+        RocksMqMetrics.Produced(payloadBytes);
     }
 
     private IReadOnlyList<MqMessage> ConsumeNow(RocksMqChannel state, string group, int n)
@@ -575,7 +575,6 @@ public sealed partial class RocksMq(
             if (messages.Count > 0)
             {
                 MoveGroup(target, messages[^1].MsgId + 1);
-                RocksMqMetrics.Consumed(messages.Count);
             }
             return messages;
         }

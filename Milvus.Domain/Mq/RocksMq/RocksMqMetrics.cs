@@ -13,9 +13,7 @@ internal static class RocksMqMetrics
     private static readonly Counter<long> RetentionDeletedBytes = MilvusTelemetry.Meter.CreateCounter<long>(
         "milvus.mq.retention.deleted.bytes", "By", "Bytes of acknowledged pages that retention deleted.");
 
-    public static void Produced(int messages, long bytes) => Queue.Produced(messages, bytes);
-
-    public static void Consumed(int messages) => Queue.Consumed(messages);
+    public static void Produced(long bytes) => Queue.Produced(bytes);
 
     public static void RetentionDeleted(long bytes) => RetentionDeletedBytes.Add(bytes, Backend);
 }

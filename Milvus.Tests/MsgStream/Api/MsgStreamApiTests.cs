@@ -82,7 +82,7 @@ public sealed class MsgStreamApiTests(MsgStreamApiTests.Fixture fixture) : IClas
         var component = fixture.Factory.Services.GetRequiredService<TimeTickComponent>();
         Assert.True(component.LastTick >= packs[^1].EndTs);
         var metrics = await _api.Http.GetStringAsync("/metrics");
-        Assert.Contains("milvus_timetick_lag_ms", metrics, StringComparison.Ordinal);
+        Assert.Contains("milvus_timetick_lag_seconds", metrics, StringComparison.Ordinal);
         Assert.Contains("many-1", metrics, StringComparison.Ordinal);
     }
 

@@ -12,6 +12,30 @@ public sealed class SubscriptionCrashTests
     private const int PerRound = 20;
 
     [Fact]
+    public async Task AMsgWrittenBeforeAKillNineReachesATimeTickedConsumeAfterTheRestart()
+    {
+        using var dir = new TempDirectory();
+        string[] channels = ["tick-after-restart"];
+        // No ticks at all in the first process: nothing it writes is covered by a tick before the kill.
+        await using (var first = new GatewayProcess(dir.Path, new Dictionary<string, string> { ["Milvus:TimeTick:Enabled"] = "false" }))
+        {
+            await first.StartAsync();
+            var api = new MsgStreamApiClient(first.Client);
+            await api.CreateChannelsAsync(channels);
+            await api.ProduceAsync(channels, [MsgStreamApiClient.Msg("before-the-kill", 0)]);
+            var unticked = await api.ConsumeAsync(channels, "after-restart", timeTickAligned: true, waitMs: 200);
+            Assert.Empty(unticked.Msgs);
+            first.Kill();
+        }
+        await using var second = new GatewayProcess(dir.Path, new Dictionary<string, string> { ["Milvus:TimeTick:IntervalMs"] = "20" });
+        await second.StartAsync();
+
+        var packs = await new MsgStreamApiClient(second.Client).ConsumeUntilAsync(channels, "after-restart", msgs => msgs.Count >= 1);
+
+        Assert.Equal(["before-the-kill"], packs.SelectMany(p => p.Msgs).Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task AfterKillNineATimeTickedSubscriptionSkipsNothingAndRepeatsOnlyItsUnacknowledgedAnswer()
     {
         using var dir = new TempDirectory();

@@ -225,7 +225,7 @@ public abstract class SubscriptionRestartScenarios : IDisposable
         await api.ProduceAsync(channels, new[] { Msg($"r{round}-a", 0, at + 10), Msg($"r{round}-b", 1, at + 11) }.Take(keys));
         if (timeTickAligned)
         {
-            await api.ProduceAsync(channels, [new { msgType = "TimeTick", beginTs = at + 50, endTs = at + 50, hashKeys = new[] { 0u }, payload = "" }], "broadcast");
+            await api.ProduceAsync(channels, [new { msgType = "TimeTick", beginTs = at + 50, endTs = at + 50, hashKeys = new[] { 0u } }], "broadcast");
         }
     }
 

@@ -78,6 +78,33 @@ public abstract class MsgStreamContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASeekAppliesEachChannelsOwnPositionAsMilvusDoes()
+    {
+        // m1(s1,100), tick 150, m2(s1, 120..250), m6(s1,190), m3(s2,180), tick 200, m4(s1,260), m5(s2,220), tick 300.
+        var channels = Channels(2);
+        var producer = await ProducerAsync(channels);
+        await producer.ProduceAsync(Pack(Data(100, channel: 0, id: 1)));
+        await producer.BroadcastAsync(Pack(Tick(150)));
+        await producer.ProduceAsync(Pack(Data(250, channel: 0, id: 2, beginTs: 120), Data(190, channel: 0, id: 6), Data(180, channel: 1, id: 3)));
+        await producer.BroadcastAsync(Pack(Tick(200)));
+        await producer.ProduceAsync(Pack(Data(260, channel: 0, id: 4), Data(220, channel: 1, id: 5)));
+        await producer.BroadcastAsync(Pack(Tick(300)));
+        var first = await ConsumerAsync(channels, tt: true);
+        first.Start();
+        var packs = await ConsumePacksAsync(first, 3);
+
+        // s1 at its position after the pack at tick 150, s2 at its position after the pack at tick 200.
+        var resumed = await ConsumerAsync(channels, tt: true, subName: Name("per-channel"));
+        await resumed.SeekAsync([packs[0].EndPositions[0], packs[1].EndPositions[1]]);
+        resumed.Start();
+        var again = Assert.Single(await ConsumePacksAsync(resumed, 1));
+
+        Assert.Equal([(0UL, 150UL), (150UL, 200UL), (200UL, 300UL)], packs.Select(p => (p.BeginTs, p.EndTs)));
+        Assert.Equal([2L, 6L, 4L, 5L], again.Msgs.Select(m => m.Id));
+        Assert.Equal((150UL, 300UL), (again.BeginTs, again.EndTs));
+    }
+
+    [Fact]
     public async Task AMessageWrittenTwiceIntoOneTickIsDeliveredOnce()
     {
         var channels = Channels(1);
@@ -391,6 +418,6 @@ public abstract class MsgStreamContractTests : IAsyncLifetime
 
     private static TimeTickMsg Tick(ulong timestamp) => TimeTickMsg.At(timestamp);
 
-    private static PayloadMsg Data(ulong timestamp, uint channel, long? id = null) =>
-        new(MsgType.Search) { Id = id ?? (long)timestamp, BeginTs = timestamp, EndTs = timestamp, HashKeys = [channel] };
+    private static PayloadMsg Data(ulong timestamp, uint channel, long? id = null, ulong? beginTs = null) =>
+        new(MsgType.Search) { Id = id ?? (long)timestamp, BeginTs = beginTs ?? timestamp, EndTs = timestamp, HashKeys = [channel] };
 }
