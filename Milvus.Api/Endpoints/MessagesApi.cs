@@ -52,9 +52,9 @@ public static class MessagesApi
 
     /// <summary>Produces a batch.</summary>
     public static async Task<Created<ProduceResponse>> Produce(
-        string channel, ProduceRequest request, IMqClient mq, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+        string channel, ProduceRequest request, IMqClient mq, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken)
     {
-        var max = limits.Value.MaxMessageBytes;
+        var max = limits.CurrentValue.MaxMessageBytes;
         var payloads = new ReadOnlyMemory<byte>[request.Messages!.Count];
         for (var i = 0; i < payloads.Length; i++)
         {

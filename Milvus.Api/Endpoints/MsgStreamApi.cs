@@ -73,13 +73,13 @@ public static class MsgStreamApi
 
     /// <summary>Produces msgs by the default repack.</summary>
     public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Produce(
-        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: false, producer, ids, limits.Value, cancellationToken);
+        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: false, producer, ids, limits.CurrentValue, cancellationToken);
 
     /// <summary>Writes msgs into every channel.</summary>
     public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Broadcast(
-        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptions<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: true, producer, ids, limits.Value, cancellationToken);
+        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: true, producer, ids, limits.CurrentValue, cancellationToken);
 
     /// <summary>The next pack of a subscription.</summary>
     public static async Task<Results<Ok<StreamPackResponse>, ForwardedResult>> Consume(

@@ -38,6 +38,9 @@ public static class MilvusConfigurationExtensions
 
         var table = new BaseTable(configuration);
         builder.Services.AddSingleton(table);
+        // The cluster's run-time overrides, kept in the meta KV and followed by every gateway.
+        builder.Services.AddSingleton<ParamOverrideStore>();
+        builder.Services.AddHostedService<Workers.Params.ParamOverridesService>();
 
         builder.Services.AddValidatedOptions<MilvusOptions>(MilvusOptions.SectionName, o => !string.IsNullOrWhiteSpace(o.DataDir), "Milvus:DataDir must not be empty.");
         builder.Services.AddValidatedOptions<KvOptions>(KvOptions.SectionName, o => Enum.IsDefined(o.Backend), "Milvus:Kv:Backend must be rocksdb, memory, etcd or redis.");

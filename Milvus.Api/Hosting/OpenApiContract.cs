@@ -212,6 +212,7 @@ internal sealed class ContractOperationFilter : IOperationFilter
         ["prefix"] = "",
         ["position"] = "earliest",
         ["timeTickAligned"] = true,
+        ["key"] = "timetick.intervalms",
     };
 
     /// <summary>The event format of each Server-Sent Events route, by operation id.</summary>
@@ -322,7 +323,7 @@ internal sealed class ContractDocumentFilter : IDocumentFilter
         ("Timestamps and ids", "Timestamps from the oracle and ids from the global allocator."),
         ("Sessions", "Service sessions with leases, and a watch of their changes."),
         ("Components", "The component states of the gateway and its backends."),
-        ("Params", "The parameter table."),
+        ("Params", "The parameter table, and the cluster's run-time overrides (the example sets the tick interval to its default, then removes the override)."),
     ];
 
     public void Apply(OpenApiDocument swaggerDoc, DocumentFilterContext context)

@@ -13,11 +13,11 @@ namespace Milvus.Api.Infrastructure;
 /// body that grows past it. A body whose Content-Type names a charset that .NET cannot decode gets 415 (the
 /// JSON reader would otherwise fail with an error that is not the client's to read).
 /// </summary>
-public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> limits)
+public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptionsMonitor<LimitsOptions> limits)
 {
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
-        var max = limits.Value.MaxRequestBytes;
+        var max = limits.CurrentValue.MaxRequestBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
         {
             feature.MaxRequestBodySize = max;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Milvus.Benchmarks.Mq;
@@ -58,7 +59,8 @@ public static class LatencyDriver
         var component = new TimeTickComponent(producer, oracle, bench.Mq, [], options, TimeProvider.System, NullLogger<TimeTickComponent>.Instance);
         await component.InitAsync(CancellationToken.None);
         await component.StartAsync(CancellationToken.None);
-        using var ticks = new TimeTickService(component, options, TimeProvider.System);
+        using var services = new ServiceCollection().Configure<TimeTickOptions>(o => o.IntervalMs = intervalMs).BuildServiceProvider();
+        using var ticks = new TimeTickService(component, services.GetRequiredService<IOptionsMonitor<TimeTickOptions>>(), TimeProvider.System);
         await using var aligned = factory.NewTtMsgStream();
         await using var plain = factory.NewMsgStream();
         await aligned.AsConsumerAsync(Channels, "aligned", MqStartPosition.Latest);

@@ -87,6 +87,45 @@ public sealed class BaseTable
         Invalidate();
     }
 
+    /// <summary>Makes <paramref name="overrides"/> the whole run-time layer (what it does not name falls back to the layers below).</summary>
+    public void ReplaceOverrides(IReadOnlyDictionary<string, string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(overrides);
+        foreach (var key in overrides.Keys)
+        {
+            ValidateKey(key);
+        }
+        _overrides.ReplaceAll(overrides.ToDictionary(p => Normalize(p.Key), p => p.Value, StringComparer.Ordinal));
+        Invalidate();
+    }
+
+    /// <summary>Removes the run-time override of <paramref name="key"/>; whether there was one.</summary>
+    public bool RemoveOverride(string key)
+    {
+        ValidateKey(key);
+        var removed = _overrides.Remove(Normalize(key));
+        Invalidate();
+        return removed;
+    }
+
+    /// <summary>
+    /// The layer that gives <paramref name="key"/> its value: the run-time override, a YAML file, appsettings, the
+    /// environment, the command line; null when the key is not set.
+    /// </summary>
+    public string? LayerOf(string key)
+    {
+        ValidateKey(key);
+        var path = ParamKeys.ToConfigurationKey(Normalize(key));
+        foreach (var provider in ((IConfigurationRoot)_configuration).Providers.Reverse())
+        {
+            if (provider.TryGet(path, out var value) && value is not null || provider.TryGet(path + ":0", out _))
+            {
+                return _overrides.Owns(provider) ? "run-time override" : provider.ToString();
+            }
+        }
+        return null;
+    }
+
     /// <summary>The value of <paramref name="key"/>.</summary>
     /// <exception cref="ParamNotFoundException">The key is not set.</exception>
     public string Load(string key) =>

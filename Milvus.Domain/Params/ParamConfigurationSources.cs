@@ -20,6 +20,8 @@ public sealed class YamlParamsConfigurationSource(string path, bool optional) : 
 
     private sealed class Provider(YamlParamsConfigurationSource source) : ConfigurationProvider
     {
+        public override string ToString() => $"yaml {source.Path}";
+
         public override void Load()
         {
             if (!File.Exists(source.Path))
@@ -50,6 +52,8 @@ public sealed class MilvusConfEnvironmentSource(IDictionary? variables = null) :
 
     private sealed class Provider(IDictionary? variables) : ConfigurationProvider
     {
+        public override string ToString() => "environment MILVUS_CONF_*";
+
         public override void Load()
         {
             var env = variables ?? Environment.GetEnvironmentVariables();
@@ -83,9 +87,33 @@ public sealed class RuntimeOverridesSource : IConfigurationSource
         _provider.Reload();
     }
 
+    /// <summary>Makes <paramref name="overrides"/> the whole layer: what it does not name is no longer overridden.</summary>
+    internal void ReplaceAll(IReadOnlyDictionary<string, string> overrides)
+    {
+        _provider.Replace(ParamKeys.ToConfiguration(overrides));
+        _provider.Reload();
+    }
+
+    /// <summary>Removes the override of <paramref name="key"/>; whether there was one.</summary>
+    internal bool Remove(string key)
+    {
+        var removed = _provider.Remove(ParamKeys.ToConfigurationKey(key));
+        _provider.Reload();
+        return removed;
+    }
+
+    /// <summary>Whether <paramref name="provider"/> is this layer's.</summary>
+    internal bool Owns(IConfigurationProvider provider) => ReferenceEquals(provider, _provider);
+
     private sealed class Provider : ConfigurationProvider
     {
         public void Reload() => OnReload();
+
+        public void Replace(Dictionary<string, string?> data) => Data = data;
+
+        public bool Remove(string key) => Data.Remove(key);
+
+        public override string ToString() => "run-time override";
     }
 }
 

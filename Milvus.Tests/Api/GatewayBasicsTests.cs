@@ -72,13 +72,27 @@ public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : ICl
     }
 
     [Fact]
-    public async Task OverridesChangeTheEffectiveTable()
+    public async Task OverridesOfLiveKeysChangeTheEffectiveTableAndOthersAreRefusedWithNothingStored()
     {
-        var response = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["test.Override.Value"] = "42" } });
-        response.EnsureSuccessStatusCode();
+        const string Interval = "/api/v1/params?prefix=redismq.retentionintervalseconds";
+        var configured = await _client.GetFromJsonAsync<Dictionary<string, string>>(Interval);
+        using var response = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["redismq.RetentionIntervalSeconds"] = "42" } });
+        using var unknown = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["test.override.value"] = "42", ["redismq.retentionsizeinmb"] = "7" } });
+        using var atStart = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["auth.apikeys.0"] = "k", ["redismq.retentionsizeinmb"] = "7" } });
+        using var tooBig = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["limits.maxmessagebytes"] = "999999999999" } });
 
-        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=test.override");
-        Assert.Equal("42", all!["test.override.value"]);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var all = await _client.GetFromJsonAsync<Dictionary<string, string>>("/api/v1/params?prefix=redismq.");
+        Assert.Equal("42", all!["redismq.retentionintervalseconds"]);
+        Assert.NotEqual("7", all.GetValueOrDefault("redismq.retentionsizeinmb"));
+        Assert.Contains("test.override.value", (await AssertProblem(unknown, HttpStatusCode.BadRequest)).GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("auth.apikeys.0", (await AssertProblem(atStart, HttpStatusCode.Conflict)).GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("maxrequestbytes", (await AssertProblem(tooBig, HttpStatusCode.BadRequest)).GetRawText(), StringComparison.Ordinal);
+        using var layers = JsonDocument.Parse(await _client.GetStringAsync("/api/v1/params/layers?prefix=redismq.retentionintervalseconds"));
+        Assert.Equal("run-time override", Assert.Single(layers.RootElement.GetProperty("params").EnumerateArray()).GetProperty("layer").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync("/api/v1/params/redismq.retentionintervalseconds")).StatusCode);
+        // The key falls back to its configured value.
+        Assert.Equal(configured, await _client.GetFromJsonAsync<Dictionary<string, string>>(Interval));
     }
 
     [Fact]

@@ -53,6 +53,79 @@ public sealed class SeveralGatewaysTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AParameterOverrideThroughOneGatewayReachesTheOtherSurvivesItsRestartAndChangesTheTickSpacing()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(2, new Dictionary<string, string> { ["Milvus:TimeTick:IntervalMs"] = "50" });
+        var (a, b) = (cluster.Gateways[0], cluster.Gateways[1]);
+        var channel = $"spacing-{Guid.NewGuid():N}";
+        var api = new MsgStreamApiClient(a.Client);
+        await api.CreateChannelsAsync(channel);
+        await api.ProduceAsync([channel], [MsgStreamApiClient.Msg("ticked", 0)]);
+        var before = await TickGapsAsync(a, channel, "before", 6);
+
+        using var set = await b.Client.PutAsJsonAsync("api/v1/params", new { @params = new Dictionary<string, string> { ["timetick.intervalms"] = "1000" } });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        await WaitUntilAsync(async () => await IntervalAsync(a) == "1000", "the override reaches the other gateway");
+        // The ticker takes the new interval after its next tick: the first gap may still be the old one.
+        var after = (await TickGapsAsync(a, channel, "after", 5)).Skip(1).ToList();
+        using var atStart = await a.Client.PutAsJsonAsync("api/v1/params", new { @params = new Dictionary<string, string> { ["datadir"] = "/" } });
+        using var unknown = await a.Client.PutAsJsonAsync("api/v1/params", new { @params = new Dictionary<string, string> { ["no.such.key"] = "1" } });
+        using var negative = await a.Client.PutAsJsonAsync("api/v1/params", new { @params = new Dictionary<string, string> { ["timetick.intervalms"] = "-5" } });
+        b.Kill();
+        await b.StartAsync();
+        var afterRestart = await IntervalAsync(b);
+        var layers = await b.Client.GetStringAsync("api/v1/params/layers?prefix=timetick.intervalms");
+        using var removed = await b.Client.DeleteAsync("api/v1/params/timetick.intervalms");
+        using var again = await b.Client.DeleteAsync("api/v1/params/timetick.intervalms");
+        await WaitUntilAsync(async () => await IntervalAsync(a) == "50", "the removal reaches the other gateway");
+
+        Assert.True(Median(before) < 500, $"ticks every 50 ms came {string.Join(", ", before)} ms apart");
+        Assert.All(after, gap => Assert.True(gap >= 500, $"ticks every 1000 ms came {string.Join(", ", after)} ms apart"));
+        await GatewayBasicsTestsProblem(atStart, HttpStatusCode.Conflict, "datadir");
+        await GatewayBasicsTestsProblem(unknown, HttpStatusCode.BadRequest, "no.such.key");
+        await GatewayBasicsTestsProblem(negative, HttpStatusCode.BadRequest, "timetick.intervalms");
+        Assert.Equal("1000", afterRestart);
+        Assert.Contains("run-time override", layers, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.NotEqual("/", (await a.Client.GetFromJsonAsync<Dictionary<string, string>>("api/v1/params?prefix=datadir"))!.GetValueOrDefault("datadir"));
+    }
+
+    /// <summary>The effective tick interval a gateway reports.</summary>
+    private static async Task<string?> IntervalAsync(GatewayProcess gateway) =>
+        (await gateway.Client.GetFromJsonAsync<Dictionary<string, string>>("api/v1/params?prefix=timetick.intervalms"))!.GetValueOrDefault("timetick.intervalms");
+
+    /// <summary>The gaps in ms between <paramref name="count"/> consecutive ticks read from now on, by their physical time.</summary>
+    private static async Task<List<long>> TickGapsAsync(GatewayProcess gateway, string channel, string group, int count)
+    {
+        using var created = await gateway.Client.PostAsJsonAsync($"api/v1/channels/{channel}/groups", new { groupName = group, position = "Latest" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ticks = new List<long>();
+        var clock = Stopwatch.StartNew();
+        while (ticks.Count < count)
+        {
+            Assert.True(clock.Elapsed < Patience, $"Only {ticks.Count} ticks reached {channel} in time.");
+            using var page = JsonDocument.Parse(await gateway.Client.GetStringAsync($"api/v1/channels/{channel}/groups/{group}/messages?n=100&waitMs=500"));
+            foreach (var message in page.RootElement.GetProperty("messages").EnumerateArray())
+            {
+                if (Dispatcher.Unmarshal(message.GetProperty("payload").GetBytesFromBase64().AsSpan()) is TimeTickMsg tick)
+                {
+                    ticks.Add(new Domain.Tso.HybridTimestamp(tick.EndTs).PhysicalMs);
+                }
+            }
+        }
+        return [.. ticks.Take(count).Zip(ticks.Skip(1).Take(count - 1), (first, second) => second - first)];
+    }
+
+    private static long Median(List<long> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static async Task GatewayBasicsTestsProblem(HttpResponseMessage response, HttpStatusCode status, string named)
+    {
+        var problem = await Api.GatewayBasicsTests.AssertProblem(response, status);
+        Assert.Contains(named, problem.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RoundRobinProducersOverThreeGatewaysNeverLandAMsgBehindATickAcrossKillsOfTheTickerAndAnother()
     {
         await using var cluster = await GatewayCluster.StartAsync(3);

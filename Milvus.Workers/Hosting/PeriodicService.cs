@@ -5,7 +5,8 @@ namespace Milvus.Workers.Hosting;
 /// <summary>
 /// A hosted loop that runs <see cref="OnTickAsync"/> once per <see cref="Interval"/> on the injected
 /// <see cref="TimeProvider"/>'s timer. The timer is made in <see cref="StartAsync"/>, so the first period counts
-/// from the start; shutdown ends the loop quietly.
+/// from the start; <see cref="Interval"/> is read again after every period, so it may change; shutdown ends the loop
+/// quietly.
 /// </summary>
 public abstract class PeriodicService(TimeProvider time) : BackgroundService
 {
@@ -38,6 +39,11 @@ public abstract class PeriodicService(TimeProvider time) : BackgroundService
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 await OnTickAsync(stoppingToken).ConfigureAwait(false);
+                // An interval read from live options follows a change from the next period on.
+                if (Interval is var interval && interval != timer.Period)
+                {
+                    timer.Period = interval;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

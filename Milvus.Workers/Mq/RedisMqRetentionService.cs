@@ -26,7 +26,7 @@ public sealed partial class RedisMqRetentionService(
     TsoComponent tso,
     ITxnKv meta,
     SegmentCatalog archive,
-    IOptions<RedisMqOptions> options,
+    IOptionsMonitor<RedisMqOptions> options,
     IOptions<ArchiveOptions> archiving,
     TimeProvider time,
     ILogger<RedisMqRetentionService> logger) : PeriodicService(time)
@@ -51,7 +51,7 @@ public sealed partial class RedisMqRetentionService(
         return base.StopAsync(cancellationToken);
     }
 
-    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.RetentionIntervalSeconds);
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.CurrentValue.RetentionIntervalSeconds);
 
     protected override Task OnTickAsync(CancellationToken stoppingToken) => RunOnceAsync(stoppingToken);
 
@@ -66,7 +66,7 @@ public sealed partial class RedisMqRetentionService(
         try
         {
             var keepFrom = await ResumePointsAsync(cancellationToken).ConfigureAwait(false);
-            var result = await mq.RunRetentionAsync(options.Value, keepFrom, cancellationToken).ConfigureAwait(false);
+            var result = await mq.RunRetentionAsync(options.CurrentValue, keepFrom, cancellationToken).ConfigureAwait(false);
             _lengths = result.Lengths;
             Log.PassDone(logger, result.Trimmed, result.Lengths.Count);
         }
