@@ -1,6 +1,5 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Params;
 
@@ -24,6 +23,7 @@ public static class ParamsApi
         ["redismq.retentiontimeinminutes"] = v => Integer(v, -1, long.MaxValue),
         ["redismq.retentionsizeinmb"] = v => Integer(v, -1, long.MaxValue),
         ["redismq.retentionintervalseconds"] = v => Integer(v, 1, 86_400),
+        [RuntimeOverridesSource.LogLevelKey] = v => v.Trim().ToLowerInvariant() is "debug" or "info" or "warn" or "error" ? null : "use debug, info, warn or error.",
     };
 
     public static IEndpointRouteBuilder MapParamsApi(this IEndpointRouteBuilder app)
@@ -68,7 +68,11 @@ public static class ParamsApi
         var atStart = new List<string>();
         foreach (var (key, value) in wanted)
         {
-            if (LiveKeys.TryGetValue(key, out var rule))
+            if (key.StartsWith("logging.", StringComparison.Ordinal))
+            {
+                errors[$"params.{key}"] = [$"{key} is not a parameter: set the log level with {RuntimeOverridesSource.LogLevelKey} (debug, info, warn or error)."];
+            }
+            else if (LiveKeys.TryGetValue(key, out var rule))
             {
                 if (rule(value) is { } problem)
                 {
@@ -108,17 +112,18 @@ public static class ParamsApi
     }
 
     /// <summary>Removes a run-time override.</summary>
-    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> RemoveOverride(string key, BaseTable table, ParamOverrideStore store, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveOverride(string key, BaseTable table, ParamOverrideStore store, CancellationToken cancellationToken)
     {
         var normalized = key.ToLowerInvariant();
+        if (!SetParamsRequestValidator.IsKey(normalized))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["key"] = ["The key is not a dotted parameter key (letters, digits, '_' and '-', separated by dots)."] },
+                title: "One or more fields are invalid.");
+        }
         if (!await store.RemoveAsync(normalized, cancellationToken))
         {
-            return TypedResults.NotFound(new ProblemDetails
-            {
-                Status = StatusCodes.Status404NotFound,
-                Title = "Not found",
-                Detail = $"{normalized} has no run-time override.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"{normalized} has no run-time override.");
         }
         table.RemoveOverride(normalized);
         return TypedResults.NoContent();
@@ -158,10 +163,16 @@ public sealed record ParamLayer(string Key, string Value, string Layer);
 public sealed record SetParamsRequest(Dictionary<string, string> Params);
 
 /// <summary>Checks a <see cref="SetParamsRequest"/>.</summary>
-public sealed class SetParamsRequestValidator : AbstractValidator<SetParamsRequest>
+public sealed partial class SetParamsRequestValidator : AbstractValidator<SetParamsRequest>
 {
     /// <summary>The most overrides one request may set.</summary>
     public const int MaxParams = 1000;
+
+    /// <summary>Whether <paramref name="key"/> is a dotted parameter key of at most 255 characters.</summary>
+    public static bool IsKey(string? key) => key is { Length: > 0 and <= 255 } && KeyPattern().IsMatch(key);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*$")]
+    private static partial System.Text.RegularExpressions.Regex KeyPattern();
 
     public SetParamsRequestValidator()
     {
@@ -169,7 +180,7 @@ public sealed class SetParamsRequestValidator : AbstractValidator<SetParamsReque
             .Must(p => p is { Count: > 0 and <= MaxParams }).WithMessage($"params must hold 1 to {MaxParams} entries.");
         RuleForEach(r => r.Params).ChildRules(pair =>
         {
-            pair.RuleFor(p => p.Key).Matches("^[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*$")
+            pair.RuleFor(p => p.Key).Must(IsKey)
                 .WithMessage(p => $"'{p.Key}' is not a dotted parameter key (letters, digits, '_' and '-', separated by dots).");
             pair.RuleFor(p => p.Value).NotNull().WithMessage(p => $"The value of '{p.Key}' must be a string.");
         });

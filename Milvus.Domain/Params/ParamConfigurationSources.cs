@@ -78,11 +78,20 @@ public sealed class RuntimeOverridesSource : IConfigurationSource
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => _provider;
 
+    /// <summary>Milvus's <c>log.level</c>, which also sets the default level of the host's logging (<c>Logging:LogLevel:Default</c>).</summary>
+    public const string LogLevelKey = "log.level";
+
+    private const string HostLogLevel = "Logging:LogLevel:Default";
+
     internal void SetMany(IEnumerable<KeyValuePair<string, string>> pairs)
     {
         foreach (var (key, value) in pairs)
         {
             _provider.Set(ParamKeys.ToConfigurationKey(key), value);
+            if (key == LogLevelKey)
+            {
+                _provider.Set(HostLogLevel, HostLevel(value));
+            }
         }
         _provider.Reload();
     }
@@ -90,7 +99,12 @@ public sealed class RuntimeOverridesSource : IConfigurationSource
     /// <summary>Makes <paramref name="overrides"/> the whole layer: what it does not name is no longer overridden.</summary>
     internal void ReplaceAll(IReadOnlyDictionary<string, string> overrides)
     {
-        _provider.Replace(ParamKeys.ToConfiguration(overrides));
+        var data = ParamKeys.ToConfiguration(overrides);
+        if (overrides.TryGetValue(LogLevelKey, out var level))
+        {
+            data[HostLogLevel] = HostLevel(level);
+        }
+        _provider.Replace(data);
         _provider.Reload();
     }
 
@@ -98,9 +112,23 @@ public sealed class RuntimeOverridesSource : IConfigurationSource
     internal bool Remove(string key)
     {
         var removed = _provider.Remove(ParamKeys.ToConfigurationKey(key));
+        if (key == LogLevelKey)
+        {
+            _provider.Remove(HostLogLevel);
+        }
         _provider.Reload();
         return removed;
     }
+
+    /// <summary>The host's name of one of Milvus's log levels (debug, info, warn, error).</summary>
+    public static string HostLevel(string milvusLevel) => milvusLevel.Trim().ToLowerInvariant() switch
+    {
+        "debug" => "Debug",
+        "info" => "Information",
+        "warn" => "Warning",
+        "error" => "Error",
+        var other => other,
+    };
 
     /// <summary>Whether <paramref name="provider"/> is this layer's.</summary>
     internal bool Owns(IConfigurationProvider provider) => ReferenceEquals(provider, _provider);

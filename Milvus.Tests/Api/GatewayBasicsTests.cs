@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Milvus.Tests.Api;
 
@@ -93,6 +94,26 @@ public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : ICl
         Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync("/api/v1/params/redismq.retentionintervalseconds")).StatusCode);
         // The key falls back to its configured value.
         Assert.Equal(configured, await _client.GetFromJsonAsync<Dictionary<string, string>>(Interval));
+    }
+
+    [Fact]
+    public async Task TheLogLevelOverrideChangesTheHostsLoggingLiveAndItsRemovalRestoresIt()
+    {
+        var logger = fixture.Factory.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Milvus.Tests.LogLevel");
+        var before = logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug);
+
+        using var set = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["log.level"] = "debug" } });
+        var during = logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug);
+        using var removed = await _client.DeleteAsync("/api/v1/params/log.level");
+        var after = logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug);
+        using var bad = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["log.level"] = "loud" } });
+
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.False(before);
+        Assert.True(during);
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.False(after);
+        await AssertProblem(bad, HttpStatusCode.BadRequest);
     }
 
     [Fact]
