@@ -104,7 +104,7 @@ public static class ParamsApi
         // Stored first: an override that did not reach the cluster is not applied here either.
         await store.SaveAsync(wanted, cancellationToken);
         table.LoadFromKVPair(wanted);
-        var effective = wanted.Keys.ToDictionary(k => k, k => BaseTable.IsSecret(k) ? "***" : table.Load(k), StringComparer.Ordinal);
+        var effective = wanted.Keys.ToDictionary(k => k, k => BaseTable.Mask(k, table.Load(k)), StringComparer.Ordinal);
         return TypedResults.Ok<IReadOnlyDictionary<string, string>>(effective);
 
         long Effective(string key) =>
@@ -171,7 +171,7 @@ public sealed partial class SetParamsRequestValidator : AbstractValidator<SetPar
     /// <summary>Whether <paramref name="key"/> is a dotted parameter key of at most 255 characters.</summary>
     public static bool IsKey(string? key) => key is { Length: > 0 and <= 255 } && KeyPattern().IsMatch(key);
 
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*$")]
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*\\z")]
     private static partial System.Text.RegularExpressions.Regex KeyPattern();
 
     public SetParamsRequestValidator()

@@ -87,7 +87,7 @@ public static partial class SessionsApi
         return errors.Count == 0 ? null : TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_\-\.]{0,255}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_\-\.]{0,255}\z")]
     private static partial Regex PrefixPattern();
 }
 

@@ -5,7 +5,7 @@ namespace Milvus.Domain.Mq;
 /// <summary>The rule for channel and consumer group names (API.md).</summary>
 public static partial class MqNames
 {
-    /// <summary>Letters, digits, <c>_</c>, <c>-</c> and <c>.</c>, 1 to 255 of them.</summary>
+    /// <summary>Letters, digits, <c>_</c>, <c>-</c> and <c>.</c>, 1 to 255 of them (as the OpenAPI document states it; the check ends at the string's very end).</summary>
     public const string Pattern = @"^[A-Za-z0-9_\-\.]{1,255}$";
 
     /// <summary>Whether <paramref name="name"/> is a valid channel or group name.</summary>
@@ -38,6 +38,7 @@ public static partial class MqNames
         }
     }
 
-    [GeneratedRegex(Pattern, RegexOptions.CultureInvariant)]
+    // \z, not the pattern's $: in .NET, $ also matches before a final newline, so "name\n" would pass.
+    [GeneratedRegex(@"^[A-Za-z0-9_\-\.]{1,255}\z", RegexOptions.CultureInvariant)]
     private static partial Regex NameRegex();
 }

@@ -13,7 +13,7 @@ namespace Milvus.Domain.Params;
 /// and an option are one setting. Built with no manager, it owns one and layers only YAML, the environment and
 /// overrides.
 /// </remarks>
-public sealed class BaseTable
+public sealed partial class BaseTable
 {
     /// <summary>The default YAML file, relative to the base directory.</summary>
     public const string DefaultYamlFile = "configs/milvus.yaml";
@@ -186,9 +186,26 @@ public sealed class BaseTable
         return result;
     }
 
-    /// <summary>Like <see cref="LoadWithPrefix"/>, with secrets replaced by <c>***</c>.</summary>
+    /// <summary>
+    /// Like <see cref="LoadWithPrefix"/>, with secrets replaced by <c>***</c>: the whole value of a secret key, and
+    /// inside any value a credential it embeds (<c>password=…</c> in a Redis configuration string, the user and
+    /// password of a URL such as an etcd endpoint).
+    /// </summary>
     public IReadOnlyDictionary<string, string> LoadWithPrefixMasked(string prefix) =>
-        LoadWithPrefix(prefix).ToDictionary(p => p.Key, p => IsSecret(p.Key) ? "***" : p.Value, StringComparer.Ordinal);
+        LoadWithPrefix(prefix).ToDictionary(p => p.Key, p => Mask(p.Key, p.Value), StringComparer.Ordinal);
+
+    /// <summary>The value as it may be shown: <c>***</c> for a secret key, else with embedded credentials masked.</summary>
+    public static string Mask(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return IsSecret(key) ? "***" : UrlCredentials().Replace(EmbeddedSecret().Replace(value, "$1=***"), "$1***@");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?i)\b(password|pwd|secret|secretkey|token|apikey)=[^,;&\s]*")]
+    private static partial System.Text.RegularExpressions.Regex EmbeddedSecret();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(://)[^/@\s]+@")]
+    private static partial System.Text.RegularExpressions.Regex UrlCredentials();
 
     /// <summary>Whether a key holds a secret (a password, secret key, token or API key).</summary>
     public static bool IsSecret(string key)

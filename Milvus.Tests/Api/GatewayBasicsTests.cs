@@ -117,6 +117,22 @@ public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : ICl
     }
 
     [Fact]
+    public async Task NamesEndingInANewlineAre400sThatCreateNothing()
+    {
+        using var channel = await _client.PutAsync("/api/v1/channels/trailing%0A", null);
+        using var made = await _client.PutAsync("/api/v1/channels/newline-host", null);
+        using var group = await _client.PostAsJsonAsync("/api/v1/channels/newline-host/groups", new { groupName = "g\n" });
+        using var sub = await _client.PostAsJsonAsync("/api/v1/msgstream/consume", new { channels = new[] { "newline-host" }, subName = "s\n" });
+        var names = await _client.GetStringAsync("/api/v1/channels");
+
+        await AssertProblem(channel, HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        await AssertProblem(group, HttpStatusCode.BadRequest);
+        await AssertProblem(sub, HttpStatusCode.BadRequest);
+        Assert.DoesNotContain("trailing", names, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnInvalidOverrideIsAValidationProblemAndChangesNothing()
     {
         var response = await _client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["good.key"] = "1", ["bad/key"] = "2" } });

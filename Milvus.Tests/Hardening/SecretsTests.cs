@@ -62,6 +62,25 @@ public sealed class SecretsTests : IDisposable
         Assert.DoesNotContain(WrongKey, logs, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CredentialsInsideAConnectionStringOrAnEndpointUrlAreMaskedInTheParameterTable()
+    {
+        using var factory = new Api.GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Milvus:Redis:Configuration"] = "127.0.0.1:6379,password=hunter2,ssl=false",
+            ["Milvus:Etcd:Endpoints"] = "http://root:etcd-pass@127.0.0.1:2379,http://127.0.0.1:2380",
+        });
+        using var client = factory.CreateClient();
+
+        var table = await client.GetStringAsync("/api/v1/params");
+        var layers = await client.GetStringAsync("/api/v1/params/layers");
+
+        Assert.DoesNotContain("hunter2", table + layers, StringComparison.Ordinal);
+        Assert.DoesNotContain("etcd-pass", table + layers, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:6379,password=***,ssl=false", table, StringComparison.Ordinal);
+        Assert.Contains("http://***@127.0.0.1:2379,http://127.0.0.1:2380", table, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         _factory.Dispose();
