@@ -25,6 +25,8 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 {
     options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+    // A key given twice is ambiguous: which one did the client mean? A 400, not the last one silently.
+    options.SerializerOptions.AllowDuplicateProperties = false;
     // 64-bit ids and timestamps as strings for clients that ask (Accept-Type-Allow-Int64: false); either form as input.
     Int64Json.AddConverters(options.SerializerOptions);
 });
@@ -33,6 +35,10 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
 {
     context.ProblemDetails.Extensions["requestId"] = context.HttpContext.TraceIdentifier;
     context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+    // Every problem says what went wrong in detail: a validation problem sums up its field errors there.
+    context.ProblemDetails.Detail ??= context.ProblemDetails is HttpValidationProblemDetails { Errors.Count: > 0 } validation
+        ? string.Join(" ", validation.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))
+        : context.ProblemDetails.Title ?? $"The request failed with status {context.ProblemDetails.Status}.";
 });
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);

@@ -108,7 +108,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         var message = ParameterName().Replace(bad.Message, "parameter '$1'");
         if (bad.InnerException is System.Text.Json.JsonException json)
         {
-            var reason = ClrType().Replace(json.Message.Split(" Path:", 2)[0], "has the wrong type for this field.");
+            var reason = ClrType().Replace(DuringType().Replace(json.Message.Split(" Path:", 2)[0], "."), "has the wrong type for this field.");
             message += $" {reason} At {json.Path ?? "$"}, line {json.LineNumber ?? 0}, byte {json.BytePositionInLine ?? 0}.";
         }
         return message;
@@ -119,6 +119,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
     [GeneratedRegex("could not be converted to [^ ]+\\.?")]
     private static partial Regex ClrType();
+
+    [GeneratedRegex(" during deserialization of type '[^']*'\\.?")]
+    private static partial Regex DuringType();
 
     private static partial class Log
     {

@@ -10,8 +10,8 @@ namespace Milvus.Api.Infrastructure;
 /// <summary>
 /// Checks every request's body before any endpoint reads it. <c>Milvus:Limits:MaxRequestBytes</c>: a declared
 /// length over the limit gets 413 before the body is read, and the server's own body-size limit stops a chunked
-/// body that grows past it. A body whose Content-Type names a charset that .NET cannot decode gets 415 (the
-/// JSON reader would otherwise fail with an error that is not the client's to read).
+/// body that grows past it. A body whose Content-Type names a charset other than UTF-8 gets 415: the JSON reader
+/// reads UTF-8 only, so a latin1 body would be misread rather than refused.
 /// </summary>
 public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptionsMonitor<LimitsOptions> limits)
 {
@@ -31,12 +31,13 @@ public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptionsMon
         if (UnknownCharset(context.Request.ContentType) is { } charset)
         {
             await RefuseAsync(context, problems, StatusCodes.Status415UnsupportedMediaType,
-                $"The request's Content-Type names the charset '{charset}', which the gateway cannot decode; send UTF-8 JSON.").ConfigureAwait(false);
+                $"The request's Content-Type names the charset '{charset}'; the gateway reads UTF-8 JSON only.").ConfigureAwait(false);
             return;
         }
         await next(context).ConfigureAwait(false);
     }
 
+    /// <summary>The charset of a body other than UTF-8, which the JSON reader would misread as UTF-8; null for none or UTF-8.</summary>
     private static string? UnknownCharset(string? contentType)
     {
         if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || !mediaType.Charset.HasValue)
@@ -46,8 +47,7 @@ public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptionsMon
         var charset = mediaType.Charset.Value!.Trim('"');
         try
         {
-            _ = Encoding.GetEncoding(charset);
-            return null;
+            return Encoding.GetEncoding(charset).CodePage == Encoding.UTF8.CodePage ? null : charset;
         }
         catch (ArgumentException)
         {

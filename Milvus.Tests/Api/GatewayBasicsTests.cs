@@ -117,6 +117,23 @@ public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : ICl
     }
 
     [Fact]
+    public async Task DuplicateKeysAndOtherCharsetsAreRefusedAndEveryProblemHasADetail()
+    {
+        using var duplicate = await _client.PostAsync("/api/v1/tso", new StringContent("{\"count\":1,\"count\":2}", Encoding.UTF8, "application/json"));
+        using var latin1 = new StringContent("{\"count\":1}");
+        latin1.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json; charset=latin1");
+        using var otherCharset = await _client.PostAsync("/api/v1/tso", latin1);
+        using var invalid = await _client.PostAsJsonAsync("/api/v1/tso", new { count = 0 });
+
+        var duplicateProblem = await AssertProblem(duplicate, HttpStatusCode.BadRequest);
+        Assert.Contains("Duplicate property 'count'", duplicateProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Milvus.", duplicateProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await AssertProblem(otherCharset, HttpStatusCode.UnsupportedMediaType);
+        var invalidProblem = await AssertProblem(invalid, HttpStatusCode.BadRequest);
+        Assert.StartsWith("count:", invalidProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NamesEndingInANewlineAre400sThatCreateNothing()
     {
         using var channel = await _client.PutAsync("/api/v1/channels/trailing%0A", null);

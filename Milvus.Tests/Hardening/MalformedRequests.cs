@@ -64,7 +64,7 @@ public sealed class MalformedRequests(Random random, IReadOnlyDictionary<string,
     [
         "text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
         "application/json; charset=utf-16", "application/jsonx", "*/*", "application/json; charset=bogus",
-        "application/octet-stream", "image/png", "json", ";;;",
+        "application/octet-stream", "image/png", "json", ";;;", "application/json; charset=latin1", "application/json; charset=iso-8859-1",
     ];
 
     // A NUL in the path never reaches the gateway: the in-memory test server refuses to send it, and Kestrel
