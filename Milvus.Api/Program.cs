@@ -23,7 +23,7 @@ builder.Services.AddOptions<KestrelServerOptions>()
 
 builder.Services.ConfigureHttpJsonOptions(options =>
 {
-    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+    options.SerializerOptions.Converters.Add(new StrictStringEnumConverter());
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
     // A key given twice is ambiguous: which one did the client mean? A 400, not the last one silently.
     options.SerializerOptions.AllowDuplicateProperties = false;

@@ -134,6 +134,21 @@ public sealed class GatewayBasicsTests(GatewayBasicsTests.Fixture fixture) : ICl
     }
 
     [Fact]
+    public async Task AnEnumNamePaddedWithSpacesOrAListOfNamesIsA400WhileItsNameOrNumberIsTaken()
+    {
+        using var made = await _client.PutAsync("/api/v1/channels/strict-enum", null);
+        using var padded = await _client.PostAsJsonAsync("/api/v1/channels/strict-enum/groups", new { groupName = "padded", position = "EARLIEST " });
+        using var listed = await _client.PostAsJsonAsync("/api/v1/channels/strict-enum/groups", new { groupName = "listed", position = "Earliest,Latest" });
+        using var named = await _client.PostAsJsonAsync("/api/v1/channels/strict-enum/groups", new { groupName = "named", position = "latest" });
+        using var numbered = await _client.PostAsJsonAsync("/api/v1/channels/strict-enum/groups", new { groupName = "numbered", position = 0 });
+
+        Assert.Contains("'EARLIEST '", (await AssertProblem(padded, HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await AssertProblem(listed, HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.Created, named.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, numbered.StatusCode);
+    }
+
+    [Fact]
     public async Task NamesEndingInANewlineAre400sThatCreateNothing()
     {
         using var channel = await _client.PutAsync("/api/v1/channels/trailing%0A", null);
