@@ -39,9 +39,11 @@ public static class MessagesApi
             .WithName("DestroyConsumerGroup")
             .WithSummary("Destroys a consumer group and its persisted position; 204.");
         channels.MapGet("/{channel}/groups/{group}/messages", Consume)
+            .AddEndpointFilter<SameOriginFilter>()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("ConsumeMessages")
-            .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message.");
+            .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message. Since it moves the group, a browser's request from another site (Sec-Fetch-Site or Origin) is a 403.");
         channels.MapPost("/{channel}/groups/{group}/seek", Seek)
             .WithValidation<SeekRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)

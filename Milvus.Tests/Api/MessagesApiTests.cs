@@ -162,6 +162,26 @@ public abstract class MessagesApiScenarios(GatewayFactory factory)
     }
 
     [Fact]
+    public async Task ABrowsersConsumeFromAnotherSiteIsA403AndDoesNotMoveTheGroup()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await Client.PutAsync("/api/v1/channels/cross-site", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/cross-site/messages", new { messages = new[] { new { payload = B64("kept") } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Post("/api/v1/channels/cross-site/groups", new { groupName = "g" })).StatusCode);
+
+        using var fromSite = new HttpRequestMessage(HttpMethod.Get, "/api/v1/channels/cross-site/groups/g/messages?n=5");
+        fromSite.Headers.Add("Sec-Fetch-Site", "cross-site");
+        using var refused = await Client.SendAsync(fromSite);
+        using var fromOrigin = new HttpRequestMessage(HttpMethod.Get, "/api/v1/channels/cross-site/groups/g/messages?n=5");
+        fromOrigin.Headers.Add("Origin", "https://evil.example");
+        using var refusedToo = await Client.SendAsync(fromOrigin);
+        var consumed = await Consume("cross-site", "g", "n=5");
+
+        await GatewayBasicsTests.AssertProblem(refused, HttpStatusCode.Forbidden);
+        await GatewayBasicsTests.AssertProblem(refusedToo, HttpStatusCode.Forbidden);
+        Assert.Equal(["kept"], consumed.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task ProducedAndConsumedMessagesShowInTheMetrics()
     {
         Assert.Equal(HttpStatusCode.Created, (await Client.PutAsync("/api/v1/channels/counted", null)).StatusCode);
