@@ -50,7 +50,7 @@ builder.Services.AddMilvusTelemetry();
 builder.Services.AddMilvusJobs();
 
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton<ComponentRegistry>();
+builder.Services.AddSingleton(sp => new ComponentRegistry(sp.GetServices<IComponent>(), sp.GetRequiredService<IOptions<StatisticsOptions>>().Value.Channel));
 builder.Services.AddHostedService<ComponentLifecycleService>();
 builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);

@@ -23,6 +23,8 @@ public static class ParamsApi
         ["redismq.retentiontimeinminutes"] = v => Integer(v, -1, long.MaxValue),
         ["redismq.retentionsizeinmb"] = v => Integer(v, -1, long.MaxValue),
         ["redismq.retentionintervalseconds"] = v => Integer(v, 1, 86_400),
+        ["ratelimit.permitspersecond"] = v => Integer(v, 0, int.MaxValue),
+        ["ratelimit.burst"] = v => Integer(v, 0, int.MaxValue),
         [RuntimeOverridesSource.LogLevelKey] = v => v.Trim().ToLowerInvariant() is "debug" or "info" or "warn" or "error" ? null : "use debug, info, warn or error.",
     };
 

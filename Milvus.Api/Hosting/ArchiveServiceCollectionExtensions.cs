@@ -36,6 +36,7 @@ public static class ArchiveServiceCollectionExtensions
             sp.GetService<UnmarshalDispatcher>()));
         // One gateway of the cluster archives each channel at a time.
         services.AddSingleton<ArchiveClaims>();
+        services.TryAddSingleton<GatewayChannelNames>();
         services.AddSingleton<ArchiveSupervisor>();
         services.AddSingleton<ArchiveComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ArchiveComponent>());

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration.Json;
+using Milvus.Domain.Components;
+using Milvus.Domain.Mq;
 using Milvus.Domain.Params;
 
 namespace Milvus.Api.Hosting;
@@ -50,7 +52,8 @@ public static class MilvusConfigurationExtensions
         builder.Services.AddValidatedOptions<RedisOptions>(RedisOptions.SectionName, o => !string.IsNullOrWhiteSpace(o.Configuration), "Milvus:Redis:Configuration must not be empty.");
         builder.Services.AddValidatedOptions<MinioOptions>(MinioOptions.SectionName, o => !string.IsNullOrWhiteSpace(o.Endpoint) && !string.IsNullOrWhiteSpace(o.Bucket), "Milvus:Minio:Endpoint and Milvus:Minio:Bucket must not be empty.");
         builder.Services.AddValidatedOptions<ServiceSessionOptions>(ServiceSessionOptions.SectionName, o => o.TtlSeconds is >= 1 and <= 3600, "Milvus:Session:TtlSeconds must be between 1 and 3600.");
-        builder.Services.AddValidatedOptions<TimeTickOptions>(TimeTickOptions.SectionName, o => o.IntervalMs is >= 1 and <= 60_000, "Milvus:TimeTick:IntervalMs must be between 1 and 60000.");
+        builder.Services.AddValidatedOptions<TimeTickOptions>(TimeTickOptions.SectionName, o => o.IntervalMs is >= 1 and <= 60_000 && MqNames.IsValid(o.Channel), "Milvus:TimeTick:IntervalMs must be between 1 and 60000, and Milvus:TimeTick:Channel a valid channel name.");
+        builder.Services.AddValidatedOptions<StatisticsOptions>(StatisticsOptions.SectionName, o => o.IntervalMs is >= 0 and <= 3_600_000 && MqNames.IsValid(o.Channel), "Milvus:Statistics:IntervalMs must be between 0 (off) and 3600000, and Milvus:Statistics:Channel a valid channel name.");
         builder.Services.AddValidatedOptions<ArchiveOptions>(ArchiveOptions.SectionName, _ => true, "");
         builder.Services.AddValidatedOptions<AuthOptions>(AuthOptions.SectionName, o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "Milvus:Auth:ApiKeys must not hold empty keys.");
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.SectionName, o => o.MaxRequestBytes > 0 && o.MaxMessageBytes > 0 && o.MaxMessageBytes <= o.MaxRequestBytes, "Milvus:Limits:MaxRequestBytes and MaxMessageBytes must be positive, with MaxMessageBytes ≤ MaxRequestBytes.");

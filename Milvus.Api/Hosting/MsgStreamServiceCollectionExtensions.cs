@@ -5,6 +5,7 @@ using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Api.Infrastructure;
 using Milvus.Workers.Jobs;
 using Milvus.Workers.MsgStream;
+using Milvus.Workers.Statistics;
 using Milvus.Workers.TimeTick;
 
 namespace Milvus.Api.Hosting;
@@ -15,7 +16,7 @@ public static class MsgStreamServiceCollectionExtensions
     /// <summary>
     /// The gateway's produce path (<see cref="GatewayProducer"/> with its in-flight timestamps), the server-side
     /// subscriptions (section <c>Milvus:MsgStream</c>, validated at start) with their expiry job, and the time
-    /// tick component (role <c>timetick</c>) with its worker. Needs <c>AddMilvusTso</c> and a message queue.
+    /// tick component (role <c>timetick</c>) with its worker, and the statistics publisher. Needs <c>AddMilvusTso</c> and a message queue.
     /// </summary>
     public static IServiceCollection AddMilvusMsgStream(this IServiceCollection services)
     {
@@ -38,6 +39,7 @@ public static class MsgStreamServiceCollectionExtensions
         services.AddHostedService<TimeTickService>();
         services.AddHostedService<TimeTickReportService>();
         services.AddHostedService<SubscriptionShutdownService>();
+        services.AddHostedService<StatisticsService>();
         return services;
     }
 }

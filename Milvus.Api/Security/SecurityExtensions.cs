@@ -43,31 +43,37 @@ public static partial class SecurityExtensions
         });
 
         services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, rate) =>
+        services.AddOptions<RateLimiterOptions>().Configure<IOptionsMonitor<RateLimitOptions>>((options, rate) =>
         {
-            var limits = rate.Value;
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            if (limits.PermitsPerSecond > 0)
+            // One token bucket per client address: a noisy client cannot starve the others. The rate is read on every
+            // request, so a run-time override applies at once: the partition key holds the rate, and a changed rate
+            // starts new buckets (the old ones are dropped once idle).
+            // Health probes, and the calls of the cluster's other gateways when they carry a key (the header alone
+            // proves nothing), are not limited: a limited report or allocation would stall the whole cluster.
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
-                // One token bucket per client address: a noisy client cannot starve the others.
-                // Health probes, and the calls of the cluster's other gateways when they carry a key (the header alone
-                // proves nothing), are not limited: a limited report or allocation would stall the whole cluster.
-                options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                    context.Request.Path.StartsWithSegments("/health")
-                        ? RateLimitPartition.GetNoLimiter("health")
-                        : context.Request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader) && context.User.Identity?.IsAuthenticated == true
-                        ? RateLimitPartition.GetNoLimiter("gateways")
-                        : RateLimitPartition.GetTokenBucketLimiter(
-                            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                            _ => new TokenBucketRateLimiterOptions
-                            {
-                                TokenLimit = Math.Max(limits.Burst, limits.PermitsPerSecond),
-                                TokensPerPeriod = limits.PermitsPerSecond,
-                                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                                QueueLimit = 0,
-                                AutoReplenishment = true,
-                            }));
-            }
+                var limits = rate.CurrentValue;
+                if (limits.PermitsPerSecond <= 0 || context.Request.Path.StartsWithSegments("/health"))
+                {
+                    return RateLimitPartition.GetNoLimiter("unlimited");
+                }
+                if (context.Request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader) && context.User.Identity?.IsAuthenticated == true)
+                {
+                    return RateLimitPartition.GetNoLimiter("gateways");
+                }
+                var (permits, burst) = (limits.PermitsPerSecond, Math.Max(limits.Burst, limits.PermitsPerSecond));
+                return RateLimitPartition.GetTokenBucketLimiter(
+                    string.Create(CultureInfo.InvariantCulture, $"{context.Connection.RemoteIpAddress?.ToString() ?? "unknown"}/{permits}/{burst}"),
+                    _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = burst,
+                        TokensPerPeriod = permits,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    });
+            });
             options.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
@@ -81,7 +87,7 @@ public static partial class SecurityExtensions
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = $"This client is over Milvus:RateLimit:PermitsPerSecond ({limits.PermitsPerSecond}). Retry after {seconds} s.",
+                        Detail = $"This client is over Milvus:RateLimit:PermitsPerSecond ({rate.CurrentValue.PermitsPerSecond}). Retry after {seconds} s.",
                     },
                 }).ConfigureAwait(false);
             };
@@ -90,8 +96,9 @@ public static partial class SecurityExtensions
     }
 
     /// <summary>
-    /// Adds authentication and authorization when API keys are configured, and the rate limiter when a rate is:
-    /// a gateway without them pays nothing for them on its hottest routes.
+    /// Adds authentication and authorization when API keys are configured, and the rate limiter while a rate is
+    /// (<c>Milvus:RateLimit:PermitsPerSecond</c>, which a run-time override may change): a gateway without them pays
+    /// nothing for them on its hottest routes.
     /// </summary>
     public static WebApplication UseMilvusSecurity(this WebApplication app)
     {
@@ -100,10 +107,9 @@ public static partial class SecurityExtensions
             app.UseAuthentication();
             app.UseAuthorization();
         }
-        if (app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value.PermitsPerSecond > 0)
-        {
-            app.UseRateLimiter();
-        }
+        // The limiter runs only while a rate is set (a run-time override may set or clear one).
+        var rate = app.Services.GetRequiredService<IOptionsMonitor<RateLimitOptions>>();
+        app.UseWhen(_ => rate.CurrentValue.PermitsPerSecond > 0, limited => limited.UseRateLimiter());
         return app;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Milvus.Benchmarks.Mq;
+using Milvus.Domain.Channels;
 using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
@@ -56,7 +57,9 @@ public static class LatencyDriver
         var factory = new MsgStreamFactory(bench.Mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(ReadWait: TimeSpan.FromMilliseconds(500)));
         var producer = new GatewayProducer(factory, bench.Mq, oracle, new InFlightTimestamps(), new TickedChannels(new MemoryKv(), TimeProvider.System));
         var options = Options.Create(new TimeTickOptions { IntervalMs = intervalMs });
-        var component = new TimeTickComponent(producer, oracle, bench.Mq, [], options, TimeProvider.System, NullLogger<TimeTickComponent>.Instance);
+        var meta = new MemoryKv();
+        var channels = new ChannelService(bench.Mq, meta, new GlobalIdAllocator(meta, TimeProvider.System, new TsoOptions()), NullLogger<ChannelService>.Instance);
+        var component = new TimeTickComponent(producer, oracle, bench.Mq, channels, [], options, TimeProvider.System, NullLogger<TimeTickComponent>.Instance);
         await component.InitAsync(CancellationToken.None);
         await component.StartAsync(CancellationToken.None);
         using var services = new ServiceCollection().Configure<TimeTickOptions>(o => o.IntervalMs = intervalMs).BuildServiceProvider();

@@ -2,7 +2,8 @@ namespace Milvus.Domain.Components;
 
 /// <summary>
 /// Shared life-cycle plumbing for components: a state tracker, and the Initializing → Healthy → Stopping path
-/// around the subclass's own work. A failure in Init or Start leaves the component Abnormal and is rethrown.
+/// around the subclass's own work. A failure in Init, Start or Register leaves the component Abnormal and is
+/// rethrown.
 /// </summary>
 public abstract class ComponentBase : IComponent
 {
@@ -13,6 +14,9 @@ public abstract class ComponentBase : IComponent
 
     /// <summary>The node id reported with the state; set once the session knows it.</summary>
     public long NodeId { get; set; }
+
+    /// <summary>The channel on which the gateway publishes its statistics; set by the <see cref="ComponentRegistry"/>.</summary>
+    public string StatisticsChannel { get; internal set; } = StatisticsOptions.DefaultChannel;
 
     public async Task InitAsync(CancellationToken cancellationToken)
     {
@@ -56,16 +60,36 @@ public abstract class ComponentBase : IComponent
         return Task.FromResult(new ComponentStates(info, [], status));
     }
 
-    public virtual Task<string> GetStatisticsChannelAsync(CancellationToken cancellationToken) =>
-        Task.FromResult($"{Role}-statistics");
+    /// <summary>The gateway's statistics channel: every component of a gateway reports through the gateway's one publisher.</summary>
+    public Task<string> GetStatisticsChannelAsync(CancellationToken cancellationToken) => Task.FromResult(StatisticsChannel);
 
-    public virtual Task RegisterAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await OnRegisterAsync(cancellationToken).ConfigureAwait(false) is { } state)
+            {
+                Tracker.TryTransitionTo(state);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Tracker.TryTransitionTo(StateCode.Abnormal, ex.Message);
+            throw;
+        }
+    }
 
     /// <summary>Prepares the component.</summary>
     protected virtual Task OnInitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Starts the component and returns the state it starts in (Healthy unless it is a standby).</summary>
     protected virtual Task<StateCode> OnStartAsync(CancellationToken cancellationToken) => Task.FromResult(StateCode.Healthy);
+
+    /// <summary>
+    /// Registers the component with service discovery, after it has started, and returns the state it is in then
+    /// (null: the state Start left). Components without a session of their own do nothing.
+    /// </summary>
+    protected virtual Task<StateCode?> OnRegisterAsync(CancellationToken cancellationToken) => Task.FromResult<StateCode?>(null);
 
     /// <summary>Stops the component.</summary>
     protected virtual Task OnStopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -15,12 +15,25 @@ public sealed class ComponentRegistry : IDisposable
 
     private readonly IReadOnlyList<IComponent> _components;
 
-    /// <summary>The registry of <paramref name="components"/>, whose states <c>milvus_component_state</c> shows until it is disposed.</summary>
-    public ComponentRegistry(IEnumerable<IComponent> components)
+    /// <summary>
+    /// The registry of <paramref name="components"/>, whose states <c>milvus_component_state</c> shows until it is
+    /// disposed, and who publish their statistics on <paramref name="statisticsChannel"/> (the root's extra info
+    /// names it).
+    /// </summary>
+    public ComponentRegistry(IEnumerable<IComponent> components, string statisticsChannel = StatisticsOptions.DefaultChannel)
     {
         _components = components.ToList();
+        StatisticsChannel = statisticsChannel;
+        foreach (var component in _components.OfType<ComponentBase>())
+        {
+            component.StatisticsChannel = statisticsChannel;
+        }
+        Root.SetExtra("statisticsChannel", statisticsChannel);
         Telemetry.ComponentTelemetry.Register(this);
     }
+
+    /// <summary>The channel on which this gateway publishes its statistics.</summary>
+    public string StatisticsChannel { get; }
 
     /// <summary>The root's own state: Initializing until the host has started every component.</summary>
     public ComponentStateTracker Root { get; } = new();

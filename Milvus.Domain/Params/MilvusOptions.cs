@@ -116,9 +116,15 @@ public sealed class TimeTickOptions
 {
     public const string SectionName = "Milvus:TimeTick";
 
+    /// <summary>The channel into which the ticker also writes every tick, as a <c>TimeTickProvider</c> does.</summary>
+    public const string DefaultChannel = "gateway-timetick";
+
     public bool Enabled { get; set; } = true;
 
     public int IntervalMs { get; set; } = 200;
+
+    /// <summary>The time tick channel (<c>Milvus:TimeTick:Channel</c>).</summary>
+    public string Channel { get; set; } = DefaultChannel;
 }
 
 /// <summary>The archiving flow graph (section <c>Milvus:Archive</c>).</summary>

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Milvus.Domain.Params;
 
 namespace Milvus.Tests.Api;
 
@@ -140,6 +143,28 @@ public sealed class RateLimitAndMetricsTests
     }
 
     [Fact]
+    public async Task ARateSetAtRunTimeLimitsAtOnceAndItsRemovalLiftsIt()
+    {
+        using var factory = new GatewayFactory();
+        using var client = factory.CreateClient();
+        var rate = factory.Services.GetRequiredService<IOptionsMonitor<RateLimitOptions>>();
+
+        var before = await StatusesAsync(client, 10);
+        using var set = await client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["ratelimit.permitspersecond"] = "1", ["ratelimit.burst"] = "1" } });
+        await MsgStream.Api.MsgStreamApiClient.WaitUntilAsync(() => rate.CurrentValue.PermitsPerSecond == 1, "the override is in force");
+        var during = await StatusesAsync(client, 10);
+        // The removal goes through the store, as another gateway's would: this client is over its rate.
+        Assert.True(await factory.Services.GetRequiredService<ParamOverrideStore>().RemoveAsync("ratelimit.permitspersecond"));
+        await MsgStream.Api.MsgStreamApiClient.WaitUntilAsync(() => rate.CurrentValue.PermitsPerSecond == 0, "the removal is in force");
+        var after = await StatusesAsync(client, 10);
+
+        Assert.All(before, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Contains(HttpStatusCode.TooManyRequests, during);
+        Assert.All(after, status => Assert.Equal(HttpStatusCode.OK, status));
+    }
+
+    [Fact]
     public async Task MetricsAreExposedForPrometheusUnderTheMilvusPrefix()
     {
         using var factory = new GatewayFactory();
@@ -150,5 +175,16 @@ public sealed class RateLimitAndMetricsTests
 
         Assert.Contains("milvus_http_server_request_duration_seconds", text, StringComparison.Ordinal);
         Assert.Contains("http_route=\"/api/v1/components/states\"", text, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<HttpStatusCode>> StatusesAsync(HttpClient client, int count)
+    {
+        var statuses = new List<HttpStatusCode>(count);
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await client.GetAsync("/api/v1/components/states");
+            statuses.Add(response.StatusCode);
+        }
+        return statuses;
     }
 }

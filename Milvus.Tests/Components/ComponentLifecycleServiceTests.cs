@@ -69,6 +69,34 @@ public sealed class ComponentLifecycleServiceTests
         Assert.Equal(attempts, broken.Attempts.Count);
     }
 
+    [Fact]
+    public async Task EachComponentIsInitStartedAndRegisteredInOrderAndAFailedRegisterAloneIsRetried()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_000));
+        var steps = new List<string>();
+        var session = new RegisteringComponent("session", registerFailures: 2, steps);
+        var later = new RegisteringComponent("later", registerFailures: 0, steps);
+        using var service = new ComponentLifecycleService(new ComponentRegistry([session, later]), time, NullLogger<ComponentLifecycleService>.Instance);
+
+        await service.StartAsync(CancellationToken.None);
+
+        Assert.Equal(["session init", "session start", "session register", "later init", "later start", "later register"], steps.ToList());
+        Assert.Equal(StateCode.Abnormal, session.Tracker.State);
+        Assert.Equal("not registered (attempt 1)", session.Tracker.Reason);
+        Assert.Equal(StateCode.Healthy, later.Tracker.State);
+        using var patience = new CancellationTokenSource(Patience);
+        while (service.PendingRoles.Count > 0)
+        {
+            time.Advance(Step);
+            await Task.Yield();
+            patience.Token.ThrowIfCancellationRequested();
+        }
+
+        Assert.Equal(StateCode.Healthy, session.Tracker.State);
+        Assert.Equal(["session register", "session register"], steps.Skip(6).ToList());
+        await service.StopAsync(CancellationToken.None);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var patience = new CancellationTokenSource(Patience);
@@ -117,6 +145,43 @@ public sealed class ComponentLifecycleServiceTests
             return attempt <= failures
                 ? Task.FromException<StateCode>(new InvalidOperationException($"backend down (attempt {attempt})"))
                 : Task.FromResult(StateCode.Healthy);
+        }
+    }
+
+    /// <summary>Records its life-cycle steps and fails its first <c>registerFailures</c> registrations; it is Healthy only once registered.</summary>
+    private sealed class RegisteringComponent(string role, int registerFailures, List<string> steps) : ComponentBase
+    {
+        private int _registrations;
+
+        public override string Role => role;
+
+        protected override Task OnInitAsync(CancellationToken cancellationToken)
+        {
+            Record("init");
+            return Task.CompletedTask;
+        }
+
+        protected override Task<StateCode> OnStartAsync(CancellationToken cancellationToken)
+        {
+            Record("start");
+            return Task.FromResult(StateCode.Initializing);
+        }
+
+        protected override Task<StateCode?> OnRegisterAsync(CancellationToken cancellationToken)
+        {
+            Record("register");
+            var attempt = Interlocked.Increment(ref _registrations);
+            return attempt <= registerFailures
+                ? Task.FromException<StateCode?>(new InvalidOperationException($"not registered (attempt {attempt})"))
+                : Task.FromResult<StateCode?>(StateCode.Healthy);
+        }
+
+        private void Record(string step)
+        {
+            lock (steps)
+            {
+                steps.Add($"{role} {step}");
+            }
         }
     }
 }

@@ -108,9 +108,12 @@ public sealed class TsoStandbyTests : IAsyncLifetime
         new TimestampOracle(_kv, TimeProvider.System, _options), new GlobalIdAllocator(_kv, TimeProvider.System, _options),
         NullLogger<TsoComponent>.Instance, new SessionFactory(_kv, 60, address));
 
+    /// <summary>The host's life cycle: Init, Start, then Register, which runs the election.</summary>
     private static async Task StartAsync(TsoComponent component)
     {
         await component.InitAsync(CancellationToken.None);
         await component.StartAsync(CancellationToken.None);
+        Assert.Equal(StateCode.Initializing, component.Tracker.State);
+        await component.RegisterAsync(CancellationToken.None);
     }
 }

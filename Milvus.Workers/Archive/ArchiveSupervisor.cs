@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Kv;
@@ -19,7 +20,8 @@ namespace Milvus.Workers.Archive;
 /// <see cref="DestroyChannelsAsync"/>, or by the next sync when the channel went some other way. A purge that fails
 /// is retried by every later sync, and a channel whose purge is unfinished gets no new graph until it is done. With
 /// <see cref="ArchiveClaims"/>, each channel is archived by one gateway of the cluster at a time: a gateway runs
-/// graphs only for the channels it holds, and stops a graph before it hands its channel over.
+/// graphs only for the channels it holds, and stops a graph before it hands its channel over. The gateway's own
+/// channels (<see cref="GatewayChannelNames"/>: time ticks, statistics) are not archived.
 /// </summary>
 public sealed partial class ArchiveSupervisor(
     MsgStreamFactory streams,
@@ -28,6 +30,7 @@ public sealed partial class ArchiveSupervisor(
     IOptions<ArchiveOptions> options,
     TimeProvider time,
     ILogger<ArchiveSupervisor> logger,
+    GatewayChannelNames? ownChannels = null,
     ArchiveClaims? claims = null) : IAsyncDisposable
 {
     /// <summary>The role prefix of the graphs' component states.</summary>
@@ -69,7 +72,8 @@ public sealed partial class ArchiveSupervisor(
             {
                 return;
             }
-            var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+            var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false))
+                .Where(c => ownChannels?.Contains(c) != true).ToHashSet(StringComparer.Ordinal);
             var unfinished = await ResumeInterruptedPurgesAsync(cancellationToken).ConfigureAwait(false);
             foreach (var (channel, gone) in Snapshot().Where(e => !channels.Contains(e.Key)))
             {

@@ -5,10 +5,11 @@ using Milvus.Domain.Components;
 namespace Milvus.Workers.Hosting;
 
 /// <summary>
-/// Drives every registered component through its life cycle with the generic host: Init and Start in
+/// Drives every registered component through its life cycle with the generic host: Init, Start and Register (the
+/// seed's order: a component registers with service discovery once it serves) one component after the other in
 /// registration order at start-up, Stop in reverse order at shutdown. A component that fails to start is left
 /// Abnormal and logged; the gateway keeps serving so that its state and readiness can say what is wrong, and a
-/// background loop starts the failed components again (Init only when Init was what failed), with a backoff from <see cref="MinRetryDelay"/> doubling
+/// background loop takes the failed components on from the step that failed, with a backoff from <see cref="MinRetryDelay"/> doubling
 /// up to <see cref="MaxRetryDelay"/> on the injected clock, until each has started (for example once the meta KV
 /// that was down at start-up answers) or the host stops.
 /// </summary>
@@ -25,6 +26,7 @@ public sealed partial class ComponentLifecycleService(
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<IComponent> _initialized = [];
+    private readonly HashSet<IComponent> _started = [];
     private Task _retries = Task.CompletedTask;
 
     /// <summary>The components that have not started yet: they failed and are being retried.</summary>
@@ -82,7 +84,7 @@ public sealed partial class ComponentLifecycleService(
 
     public void Dispose() => _stopping.Dispose();
 
-    /// <summary>Inits the component unless an earlier attempt did, then starts it.</summary>
+    /// <summary>Inits, starts and registers the component, skipping the steps an earlier attempt finished.</summary>
     private async Task StartOneAsync(IComponent component, CancellationToken cancellationToken)
     {
         if (!_initialized.Contains(component))
@@ -90,7 +92,12 @@ public sealed partial class ComponentLifecycleService(
             await component.InitAsync(cancellationToken).ConfigureAwait(false);
             _initialized.Add(component);
         }
-        await component.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (!_started.Contains(component))
+        {
+            await component.StartAsync(cancellationToken).ConfigureAwait(false);
+            _started.Add(component);
+        }
+        await component.RegisterAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts the failed components again, in registration order, until every one has started or the host stops.</summary>

@@ -5,8 +5,9 @@ using Milvus.Domain.Sessions;
 namespace Milvus.Workers.Sessions;
 
 /// <summary>
-/// The gateway's own registration, role <c>session</c>: at start it registers as <c>gateway-&lt;id&gt;</c> with
-/// its address, and it is Healthy while the registration stands, Abnormal (with the reason) while it is lost and
+/// The gateway's own registration, role <c>session</c>: its <see cref="IComponent.RegisterAsync"/> (run by the host
+/// right after its start) registers as <c>gateway-&lt;id&gt;</c> with its address, and it is Healthy while the
+/// registration stands, Abnormal (with the reason) while it is lost and
 /// being made again. Its extra info names the key, the address and the current lease. A graceful shutdown marks it stopping and then revokes it.
 /// </summary>
 public sealed class GatewaySessionComponent : ComponentBase
@@ -41,7 +42,10 @@ public sealed class GatewaySessionComponent : ComponentBase
     /// <summary>The gateway's session.</summary>
     public Session Session { get; }
 
-    protected override async Task<StateCode> OnStartAsync(CancellationToken cancellationToken)
+    /// <summary>Starts Initializing: the gateway is not known to the cluster until it has registered.</summary>
+    protected override Task<StateCode> OnStartAsync(CancellationToken cancellationToken) => Task.FromResult(StateCode.Initializing);
+
+    protected override async Task<StateCode?> OnRegisterAsync(CancellationToken cancellationToken)
     {
         await Session.InitAsync(ServerName, _sessions.Address, exclusive: false, cancellationToken).ConfigureAwait(false);
         NodeId = Session.ServerId;

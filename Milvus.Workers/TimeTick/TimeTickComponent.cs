@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Allocation;
+using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
@@ -21,12 +22,14 @@ namespace Milvus.Workers.TimeTick;
 /// (<see cref="TimeTickCluster"/>) and to the lowest tick that each external <see cref="ITimeTickProvider"/> has
 /// reported on its time tick channel, and, when that is above the last tick sent, writes it as a
 /// <see cref="TimeTickMsg"/> into every channel in <see cref="TickedChannels"/> (every channel a msgstream produce
-/// wrote into, on any gateway, also before a restart). Until every provider and every live gateway has reported
-/// once, nothing is sent. Every other gateway only reports its own safe tick (<see cref="ReportAsync"/>). A failing
+/// wrote into, on any gateway, also before a restart), and into its own time tick channel
+/// (<c>Milvus:TimeTick:Channel</c>, <see cref="GetTimeTickChannelAsync"/>), so that the gateway is itself a
+/// <see cref="ITimeTickProvider"/> that another aligner can read. Until every provider and every live gateway has
+/// reported once, nothing is sent. Every other gateway only reports its own safe tick (<see cref="ReportAsync"/>). A failing
 /// round (TSO or queue down) makes the component Abnormal; the next good one makes it Healthy again. Without a
 /// <see cref="TimeTickCluster"/> the process is alone and ticks.
 /// </summary>
-public sealed partial class TimeTickComponent : ComponentBase, IDisposable
+public sealed partial class TimeTickComponent : ComponentBase, ITimeTickProvider, IDisposable
 {
     /// <summary>The role the component reports.</summary>
     public const string RoleName = "timetick";
@@ -44,6 +47,7 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<TimeTickComponent> _logger;
     private readonly TimeTickCluster? _cluster;
+    private readonly GatewayChannel _tickChannel;
     private readonly UnmarshalDispatcher _dispatcher = new();
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly ConcurrentDictionary<string, ulong> _channelTicks = new(StringComparer.Ordinal);
@@ -53,7 +57,7 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     private bool _ticking;
 
     /// <summary>A tick producer over the gateway's produce path.</summary>
-    public TimeTickComponent(GatewayProducer producer, ITimestampAllocator tso, IMqClient mq, IEnumerable<ITimeTickProvider> providers,
+    public TimeTickComponent(GatewayProducer producer, ITimestampAllocator tso, IMqClient mq, IChannelService channels, IEnumerable<ITimeTickProvider> providers,
         IOptions<TimeTickOptions> options, TimeProvider time, ILogger<TimeTickComponent> logger, TimeTickCluster? cluster = null)
     {
         _producer = producer;
@@ -64,9 +68,11 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         _time = time;
         _logger = logger;
         _cluster = cluster;
+        _tickChannel = new GatewayChannel(_options.Channel, new OwnerDescription(RoleName, "", "The cluster's time ticks, written by the ticking gateway."), channels, mq, time);
         TimeTickMetrics.Register(this);
         Tracker.SetExtra("enabled", _options.Enabled ? "true" : "false");
         Tracker.SetExtra("intervalMs", _options.IntervalMs.ToString(CultureInfo.InvariantCulture));
+        Tracker.SetExtra("timeTickChannel", _options.Channel);
     }
 
     public override string Role => RoleName;
@@ -76,6 +82,9 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
 
     /// <summary>Whether this gateway sends the cluster's ticks.</summary>
     public bool IsTicker => _cluster?.IsTicker ?? true;
+
+    /// <summary>The channel into which the ticker writes every tick it sends.</summary>
+    public Task<string> GetTimeTickChannelAsync(CancellationToken cancellationToken) => Task.FromResult(_options.Channel);
 
     /// <summary>The last tick this gateway sent (0 before the first).</summary>
     public ulong LastTick => Interlocked.Read(ref _lastTick);
@@ -203,6 +212,10 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         {
             var channel = await provider.GetTimeTickChannelAsync(cancellationToken).ConfigureAwait(false);
             MqNames.Validate(channel, "time tick channel");
+            if (channel == _options.Channel)
+            {
+                throw new InvalidOperationException($"A time tick provider reads '{channel}', the channel this gateway writes its own ticks into (Milvus:TimeTick:Channel).");
+            }
             try
             {
                 await _mq.CreateChannelAsync(channel, cancellationToken).ConfigureAwait(false);
@@ -219,6 +232,11 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         }
         _providerStates = [.. states];
         Tracker.SetExtra("providers", string.Join(",", states.Select(s => s.Channel)));
+        if (_options.Enabled)
+        {
+            // Made at start, so that the channel is listed from the first request on, on every gateway.
+            await _tickChannel.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     protected override async Task OnStopAsync(CancellationToken cancellationToken)
@@ -298,10 +316,11 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
     private async Task SendAsync(ulong tick, CancellationToken cancellationToken)
     {
         ReadOnlyMemory<byte>[] payload = [TimeTickMsg.At(tick).Marshal()];
+        await WriteOwnChannelAsync(payload, cancellationToken).ConfigureAwait(false);
         var channels = await _producer.Ticked.ListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var channel in channels)
         {
-            if (_providerStates.Any(p => p.Channel == channel))
+            if (channel == _tickChannel.Name || _providerStates.Any(p => p.Channel == channel))
             {
                 continue;
             }
@@ -325,6 +344,22 @@ public sealed partial class TimeTickComponent : ComponentBase, IDisposable
         Interlocked.Increment(ref _ticksSent);
         Tracker.SetExtra("lastTick", tick.ToString(CultureInfo.InvariantCulture));
         Tracker.SetExtra("channels", _channelTicks.Count.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Writes a tick into the time tick channel, making the channel again if it was destroyed.</summary>
+    private async Task WriteOwnChannelAsync(ReadOnlyMemory<byte>[] payload, CancellationToken cancellationToken)
+    {
+        await _tickChannel.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _mq.ProduceAsync(_tickChannel.Name, payload, cancellationToken).ConfigureAwait(false);
+            await _tickChannel.KeepAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqException ex) when (ex is MqChannelNotFoundException or MqGroupNotFoundException)
+        {
+            _tickChannel.Lost();
+            Log.ChannelGone(_logger, _tickChannel.Name);
+        }
     }
 
     private sealed class ProviderState(string channel)

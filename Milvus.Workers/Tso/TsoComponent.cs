@@ -90,13 +90,21 @@ public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocat
     protected override Task OnInitAsync(CancellationToken cancellationToken) =>
         sessions is null ? LoadAsync(cancellationToken) : Task.CompletedTask;
 
-    protected override async Task<StateCode> OnStartAsync(CancellationToken cancellationToken)
+    /// <summary>Alone, serves at once; in a cluster, stays Initializing until <see cref="OnRegisterAsync"/> has run the election.</summary>
+    protected override Task<StateCode> OnStartAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(sessions is null ? StateCode.Healthy : StateCode.Initializing);
+
+    /// <summary>
+    /// Registers the TSO's exclusive session and starts the active-standby election, as Milvus's root coordinator
+    /// does in its Register.
+    /// </summary>
+    protected override async Task<StateCode?> OnRegisterAsync(CancellationToken cancellationToken)
     {
         if (sessions is null)
         {
-            return StateCode.Healthy;
+            return null;
         }
-        // A start that failed (the meta KV was down) is retried by the host with the same session.
+        // A registration that failed (the meta KV was down) is retried by the host with the same session.
         var session = _session ??= NewSession(sessions);
         await session.InitAsync(RoleName, sessions.Address, exclusive: true, cancellationToken).ConfigureAwait(false);
         NodeId = session.ServerId;
