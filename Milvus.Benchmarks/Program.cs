@@ -7,6 +7,7 @@ using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
 // msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
+// msgstream-http [seconds] [producers] [batch] [gateway dll...] (one build of the gateway against another);
 // cluster [seconds] [producers] [batch] (three gateways on the etcd and Redis of MILVUS_TEST_ETCD_ENDPOINTS and MILVUS_TEST_REDIS);
 // bare-server URL is the driver's baseline child process.
 switch (args)
@@ -23,6 +24,8 @@ switch (args)
         return await MsgStreamRounds.RunConsumeAsync(rest);
     case ["msgstream-produce", .. var rest]:
         return await MsgStreamRounds.RunProduceAsync(rest);
+    case ["msgstream-http", .. var rest]:
+        return await MsgStreamHttpLoad.RunAsync(rest);
     case ["msgstream-latency", .. var rest]:
         return await LatencyDriver.RunAsync(rest);
     case ["cluster", .. var rest]:

@@ -6,15 +6,26 @@ namespace Milvus.Benchmarks.Http;
 /// <summary>How to start a child server: a .NET dll, its arguments and environment; <c>{url}</c> is replaced by its address.</summary>
 internal sealed record ChildCommand(string File, string[] Args, Dictionary<string, string> Env)
 {
-    /// <summary>The Release build of the gateway on a data directory, logging warnings only.</summary>
-    public static ChildCommand Gateway(string dataDir)
+    /// <summary>
+    /// The gateway on a data directory, logging warnings only: the build in <paramref name="dll"/>, by default the
+    /// Release build of this repository.
+    /// </summary>
+    public static ChildCommand Gateway(string dataDir, string? dll = null)
     {
+        if (dll is not null)
+        {
+            return GatewayAt(dll, dataDir);
+        }
         var root = AppContext.BaseDirectory;
         while (!System.IO.File.Exists(Path.Combine(root, "Milvus.sln")))
         {
             root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Run from inside the repository.");
         }
-        var dll = Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll");
+        return GatewayAt(Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll"), dataDir);
+    }
+
+    private static ChildCommand GatewayAt(string dll, string dataDir)
+    {
         if (!System.IO.File.Exists(dll))
         {
             throw new InvalidOperationException($"Build the gateway first: dotnet build Milvus.Api -c Release ({dll} is missing).");

@@ -119,10 +119,10 @@ public static class MqHttpLoad
         }
     }
 
-    private static HttpClient NewClient(string url, int connections) =>
+    internal static HttpClient NewClient(string url, int connections) =>
         new(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromMinutes(5) };
 
-    private static async Task CreateChannelAsync(HttpClient http, string channel)
+    internal static async Task CreateChannelAsync(HttpClient http, string channel)
     {
         using var response = await http.PutAsync($"api/v1/channels/{channel}", Json("{}"));
         Ensure(response, HttpStatusCode.Created);
@@ -138,7 +138,7 @@ public static class MqHttpLoad
     }
 
     /// <summary>Runs <paramref name="producers"/> closed loops of <paramref name="call"/> for a while; returns the calls made and the time taken.</summary>
-    private static async Task<(long Calls, TimeSpan Elapsed)> DriveAsync<T>(int producers, TimeSpan duration, Func<Task<T>> call)
+    internal static async Task<(long Calls, TimeSpan Elapsed)> DriveAsync<T>(int producers, TimeSpan duration, Func<Task<T>> call)
     {
         var calls = 0L;
         var stopwatch = Stopwatch.StartNew();
@@ -155,7 +155,7 @@ public static class MqHttpLoad
 
     private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
-    private static void Ensure(HttpResponseMessage response, HttpStatusCode expected)
+    internal static void Ensure(HttpResponseMessage response, HttpStatusCode expected)
     {
         if (response.StatusCode != expected)
         {

@@ -55,7 +55,7 @@ public static class LatencyDriver
         var oracle = new TimestampOracle(new MemoryKv(), TimeProvider.System, new TsoOptions());
         await oracle.InitTimestampAsync();
         var factory = new MsgStreamFactory(bench.Mq, TimeProvider.System, NullLoggerFactory.Instance, settings: new MsgStreamSettings(ReadWait: TimeSpan.FromMilliseconds(500)));
-        var producer = new GatewayProducer(factory, bench.Mq, oracle, new InFlightTimestamps(), new TickedChannels(new MemoryKv(), TimeProvider.System));
+        var producer = new GatewayProducer(bench.Mq, oracle, new InFlightTimestamps(), new TickedChannels(new MemoryKv(), TimeProvider.System));
         var options = Options.Create(new TimeTickOptions { IntervalMs = intervalMs });
         var meta = new MemoryKv();
         var channels = new ChannelService(bench.Mq, meta, new GlobalIdAllocator(meta, TimeProvider.System, new TsoOptions()), NullLogger<ChannelService>.Instance);

@@ -1,9 +1,12 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Milvus.Benchmarks.Mq;
+using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
+using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.MsgStream.Streams;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Benchmarks.MsgStream;
 
@@ -28,6 +31,14 @@ internal static class MsgStreamBench
             EndTs = firstTs + (ulong)i,
             Rows = [new InsertRowData((long)firstTs + i, firstTs + (ulong)i, 0, p)],
         })];
+
+    /// <summary>The gateway's produce path over <paramref name="mq"/>, with a TSO on a memory KV.</summary>
+    public static GatewayProducer GatewayProducer(IMqClient mq)
+    {
+        var tso = new TimestampOracle(new MemoryKv(), TimeProvider.System, new TsoOptions());
+        tso.InitTimestampAsync().GetAwaiter().GetResult();
+        return new GatewayProducer(mq, tso, new InFlightTimestamps(), new TickedChannels(new MemoryKv(), TimeProvider.System));
+    }
 
     public static ReadOnlyMemory<byte>[] Marshal(IEnumerable<TsMsg> msgs) => [.. msgs.Select(m => (ReadOnlyMemory<byte>)m.Marshal())];
 
@@ -94,14 +105,16 @@ internal static class MsgStreamBench
 }
 
 /// <summary>
-/// Produce a pack of 1 KiB messages through a MsgStream (repack, marshal, write), next to the raw
-/// <see cref="IMqClient.ProduceAsync"/> of the same marshalled bytes on the same RocksMQ.
+/// Produce a pack of 1 KiB messages through a MsgStream (repack, marshal, write), and through the gateway's
+/// produce path (<see cref="GatewayProducer"/>: channel check, repack, marshal, write; the msgs carry timestamps, so
+/// no TSO call), next to the raw <see cref="IMqClient.ProduceAsync"/> of the same marshalled bytes on the same RocksMQ.
 /// </summary>
 [MemoryDiagnoser]
 public class MsgStreamProduceBenchmarks
 {
     private RocksMqBench _bench = null!;
     private IMsgStream _producer = null!;
+    private GatewayProducer _gateway = null!;
     private MsgPack _pack = null!;
     private ReadOnlyMemory<byte>[] _payloads = null!;
 
@@ -114,6 +127,8 @@ public class MsgStreamProduceBenchmarks
         _bench = new RocksMqBench();
         _bench.Mq.CreateChannelAsync("raw").GetAwaiter().GetResult();
         (_producer, _pack, _payloads) = MsgStreamBench.Producer(_bench.Mq, "stream", BatchSize);
+        _bench.Mq.CreateChannelAsync("gateway").GetAwaiter().GetResult();
+        _gateway = MsgStreamBench.GatewayProducer(_bench.Mq);
     }
 
     [GlobalCleanup]
@@ -128,6 +143,9 @@ public class MsgStreamProduceBenchmarks
 
     [Benchmark(Description = "MsgStream produce")]
     public Task<IReadOnlyList<MsgPosition>> StreamProduce() => _producer.ProduceAsync(_pack);
+
+    [Benchmark(Description = "GatewayProducer produce")]
+    public Task<IReadOnlyList<MsgPosition>> GatewayProduce() => _gateway.ProduceAsync(["gateway"], _pack.Msgs, broadcast: false);
 }
 
 /// <summary>

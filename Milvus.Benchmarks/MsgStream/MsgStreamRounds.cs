@@ -69,6 +69,7 @@ public static class MsgStreamRounds
                 [
                     ("raw IMqClient produce", Repeat(rocks.RawProduce)),
                     ("MsgStream produce", Repeat(rocks.StreamProduce)),
+                    ("GatewayProducer produce", Repeat(rocks.GatewayProduce)),
                 ]);
             case "redis":
                 var redis = new RedisMsgStreamProduceBenchmarks { BatchSize = batch };

@@ -191,10 +191,10 @@ public sealed partial class ServiceDiscovery(IMetaKv kv, ILogger<ServiceDiscover
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Skipping the value under {Key}: it is not a session registration.")]
+        [LoggerMessage(EventId = 7601, Level = LogLevel.Warning, Message = "Skipping the value under {Key}: it is not a session registration.")]
         public static partial void Malformed(ILogger logger, string key);
 
-        [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "The session watch on {Prefix} was compacted at revision {CompactRevision}; listing again.")]
+        [LoggerMessage(EventId = 7602, Level = LogLevel.Information, Message = "The session watch on {Prefix} was compacted at revision {CompactRevision}; listing again.")]
         public static partial void Relisting(ILogger logger, string prefix, long compactRevision);
     }
 }

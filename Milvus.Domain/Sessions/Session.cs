@@ -573,28 +573,28 @@ public sealed partial class Session : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Registered {Key} with lease {LeaseId} (TTL {TtlSeconds} s).")]
+        [LoggerMessage(EventId = 7501, Level = LogLevel.Information, Message = "Registered {Key} with lease {LeaseId} (TTL {TtlSeconds} s).")]
         public static partial void Registered(ILogger logger, string key, long leaseId, long ttlSeconds);
 
-        [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "The session {Key} is lost: {Reason}. It registers again when the meta KV answers.")]
+        [LoggerMessage(EventId = 7502, Level = LogLevel.Warning, Message = "The session {Key} is lost: {Reason}. It registers again when the meta KV answers.")]
         public static partial void Lost(ILogger logger, string key, string reason);
 
-        [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Refreshing lease {LeaseId} failed ({Reason}); retrying within the TTL.")]
+        [LoggerMessage(EventId = 7503, Level = LogLevel.Debug, Message = "Refreshing lease {LeaseId} failed ({Reason}); retrying within the TTL.")]
         public static partial void KeepAliveRetry(ILogger logger, long leaseId, string reason);
 
-        [LoggerMessage(EventId = 5004, Level = LogLevel.Debug, Message = "Registering {Key} again failed ({Reason}); retrying.")]
+        [LoggerMessage(EventId = 7504, Level = LogLevel.Debug, Message = "Registering {Key} again failed ({Reason}); retrying.")]
         public static partial void RegisterRetry(ILogger logger, string key, string reason);
 
-        [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Server {ServerId} holds the exclusive role {Role}.")]
+        [LoggerMessage(EventId = 7505, Level = LogLevel.Information, Message = "Server {ServerId} holds the exclusive role {Role}.")]
         public static partial void Activated(ILogger logger, string role, long serverId);
 
-        [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "The standby for {Key} retries: {Reason}")]
+        [LoggerMessage(EventId = 7506, Level = LogLevel.Information, Message = "The standby for {Key} retries: {Reason}")]
         public static partial void StandbyRetry(ILogger logger, string key, string reason);
 
-        [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "The session could not end cleanly: {Reason}. Its lease ends by itself.")]
+        [LoggerMessage(EventId = 7507, Level = LogLevel.Warning, Message = "The session could not end cleanly: {Reason}. Its lease ends by itself.")]
         public static partial void StopFailed(ILogger logger, string reason);
 
-        [LoggerMessage(EventId = 5008, Level = LogLevel.Error, Message = "The session keep-alive loop failed; the session stays lost.")]
+        [LoggerMessage(EventId = 7508, Level = LogLevel.Error, Message = "The session keep-alive loop failed; the session stays lost.")]
         public static partial void LoopFailed(ILogger logger, Exception exception);
     }
 }

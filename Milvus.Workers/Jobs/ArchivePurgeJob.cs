@@ -23,7 +23,7 @@ public sealed partial class ArchivePurgeJob(ArchiveSupervisor supervisor, ILogge
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "Archive purge job: purged the archives of {Channels} destroyed channels.")]
+        [LoggerMessage(EventId = 9021, Level = LogLevel.Information, Message = "Archive purge job: purged the archives of {Channels} destroyed channels.")]
         public static partial void Swept(ILogger logger, int channels);
     }
 }

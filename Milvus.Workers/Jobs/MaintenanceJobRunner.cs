@@ -28,10 +28,10 @@ public sealed partial class MaintenanceJobRunner(IEnumerable<IMaintenanceJob> jo
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Maintenance job {JobId} is running.")]
+        [LoggerMessage(EventId = 9001, Level = LogLevel.Debug, Message = "Maintenance job {JobId} is running.")]
         public static partial void Running(ILogger logger, string jobId);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Maintenance job {JobId} finished.")]
+        [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Maintenance job {JobId} finished.")]
         public static partial void Finished(ILogger logger, string jobId);
     }
 }

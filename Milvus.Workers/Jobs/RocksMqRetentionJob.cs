@@ -34,10 +34,10 @@ public sealed partial class RocksMqRetentionJob(IServiceProvider services, IOpti
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "RocksMQ retention job: {Pages} pages, {Bytes} bytes deleted, {Ranges} ranges compacted.")]
+        [LoggerMessage(EventId = 9012, Level = LogLevel.Information, Message = "RocksMQ retention job: {Pages} pages, {Bytes} bytes deleted, {Ranges} ranges compacted.")]
         public static partial void Done(ILogger logger, int pages, long bytes, int ranges);
 
-        [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "RocksMQ retention job skipped: the message queue is {Mq}.")]
+        [LoggerMessage(EventId = 9013, Level = LogLevel.Debug, Message = "RocksMQ retention job skipped: the message queue is {Mq}.")]
         public static partial void NotRocksMq(ILogger logger, string mq);
     }
 }

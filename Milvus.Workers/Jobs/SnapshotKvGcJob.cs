@@ -27,7 +27,7 @@ public sealed partial class SnapshotKvGcJob(SnapshotKv snapshots, IOptions<JobsO
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Snapshot KV GC dropped {Versions} versions older than {Horizon}.")]
+        [LoggerMessage(EventId = 9011, Level = LogLevel.Information, Message = "Snapshot KV GC dropped {Versions} versions older than {Horizon}.")]
         public static partial void Collected(ILogger logger, int versions, ulong horizon);
     }
 }

@@ -5,12 +5,14 @@ using Milvus.Domain.MsgStream.Streams;
 namespace Milvus.Domain.MsgStream.Gateway;
 
 /// <summary>
-/// The gateway's produce path for message streams. Messages without timestamps get them from the TSO, registered
-/// in <see cref="InFlightTimestamps"/> from before they are assigned until the queue has them, so the gateway's
-/// time tick never claims to cover a message that is still on its way. Every channel written to is recorded in
+/// The gateway's produce path for message streams: it checks the channels, repacks once, stamps, marshals each
+/// channel's msgs and writes them straight into the queue (one write per channel, in parallel), answering the
+/// positions in request order. Messages without timestamps get them from the TSO, registered in
+/// <see cref="InFlightTimestamps"/> from before they are assigned until the queue has them, so the gateway's time
+/// tick never claims to cover a message that is still on its way. Every channel written to is recorded in
 /// <see cref="TickedChannels"/>, the channels the cluster's time tick reaches.
 /// </summary>
-public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITimestampAllocator tso, InFlightTimestamps inFlight, TickedChannels ticked)
+public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFlightTimestamps inFlight, TickedChannels ticked)
 {
     /// <summary>The timestamps assigned and not yet written.</summary>
     public InFlightTimestamps InFlight => inFlight;
@@ -26,34 +28,29 @@ public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITim
     /// </summary>
     /// <exception cref="MqChannelNotFoundException">A channel does not exist; nothing was written.</exception>
     /// <exception cref="ArgumentException">The default repack cannot route a message.</exception>
+    /// <exception cref="MsgStreamException">No channel, a channel named twice, or a broadcast of nothing.</exception>
     public async Task<IReadOnlyList<MsgPosition>> ProduceAsync(IReadOnlyList<string> channels, IReadOnlyList<TsMsg> msgs, bool broadcast, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(channels);
         ArgumentNullException.ThrowIfNull(msgs);
-        foreach (var channel in channels)
+        var names = MsgStreamBase.CheckChannels(channels);
+        if (broadcast && msgs.Count == 0)
+        {
+            throw MsgStreamException.Invalid("A broadcast needs at least one message.");
+        }
+        foreach (var channel in names)
         {
             if (!await mq.ChannelExistsAsync(channel, cancellationToken).ConfigureAwait(false))
             {
                 throw new MqChannelNotFoundException(channel);
             }
         }
-        var origins = new Dictionary<TsMsg, int>(ReferenceEqualityComparer.Instance);
-        var repacked = new List<IReadOnlyDictionary<int, MsgPack>>();
-        if (!broadcast)
+        if (msgs.Count == 0)
         {
-            // Route first, so that a message the repack refuses fails the call before any timestamp is taken.
-            var indices = RepackFuncs.ChannelIndices(msgs, channels.Count);
-            for (var i = 0; i < msgs.Count; i++)
-            {
-                var parts = RepackFuncs.Default([msgs[i]], [indices[i]]);
-                foreach (var part in parts.Values.SelectMany(p => p.Msgs))
-                {
-                    origins[part] = i;
-                }
-                repacked.Add(parts);
-            }
+            return [];
         }
-        await ticked.RecordAsync(channels, cancellationToken).ConfigureAwait(false);
+        // Route first, so that a message the repack refuses fails the call before any timestamp is taken.
+        var plan = broadcast ? WritePlan.Broadcast(names.Length, msgs) : WritePlan.Repack(names.Length, msgs);
+        await ticked.RecordAsync(names, cancellationToken).ConfigureAwait(false);
         var untimed = msgs.Count(m => !m.HasTimestamps);
         ulong? first = null;
         if (untimed > 0)
@@ -64,23 +61,22 @@ public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITim
         {
             if (first is { } ts)
             {
-                Stamp(msgs, ts, repacked);
+                plan.Stamp(msgs, ts);
             }
             // Once stamped, the write is not cancelled by the caller: a write that went on in the queue after its
             // timestamp had left the in-flight set could land behind a time tick that covers it.
             var write = first is null ? cancellationToken : CancellationToken.None;
-            await using var stream = factory.NewMsgStream();
-            await stream.AsProducerAsync(channels, write).ConfigureAwait(false);
-            if (broadcast)
+            var positions = new MsgPosition[plan.Count];
+            var writes = new List<Task>(names.Length);
+            for (var c = 0; c < names.Length; c++)
             {
-                return await stream.BroadcastAsync(MsgPack.Of(msgs), write).ConfigureAwait(false);
+                if (plan.Parts[c].Count > 0)
+                {
+                    writes.Add(WriteAsync(names[c], plan.Parts[c], positions, write));
+                }
             }
-            var merged = Merge(repacked);
-            stream.SetRepackFunc((_, _) => merged);
-            var positions = await stream.ProduceAsync(MsgPack.Of(msgs), write).ConfigureAwait(false);
-            var written = merged.OrderBy(p => p.Key).SelectMany(p => p.Value.Msgs).ToArray();
-            return [.. written.Zip(positions).Select((w, order) => (w.Second, Origin: origins[w.First], order))
-                .OrderBy(w => w.Origin).ThenBy(w => w.order).Select(w => w.Second)];
+            await Task.WhenAll(writes).ConfigureAwait(false);
+            return positions;
         }
         finally
         {
@@ -91,39 +87,94 @@ public sealed class GatewayProducer(MsgStreamFactory factory, IMqClient mq, ITim
         }
     }
 
-    /// <summary>Gives each message without timestamps the next of the allocated ones, parts of a split message included.</summary>
-    private static void Stamp(IReadOnlyList<TsMsg> msgs, ulong first, List<IReadOnlyDictionary<int, MsgPack>> repacked)
+    /// <summary>Writes one channel's msgs in one queue call and puts each position into its slot of the answer.</summary>
+    private async Task WriteAsync(string channel, List<(TsMsg Msg, int Slot)> parts, MsgPosition[] positions, CancellationToken cancellationToken)
     {
-        var next = first;
-        for (var i = 0; i < msgs.Count; i++)
+        var payloads = new ReadOnlyMemory<byte>[parts.Count];
+        for (var i = 0; i < payloads.Length; i++)
         {
-            if (msgs[i].HasTimestamps)
-            {
-                continue;
-            }
-            var ts = next++;
-            msgs[i].BeginTs = msgs[i].EndTs = ts;
-            if (i < repacked.Count)
-            {
-                foreach (var part in repacked[i].Values.SelectMany(p => p.Msgs))
-                {
-                    part.BeginTs = part.EndTs = ts;
-                }
-            }
+            payloads[i] = parts[i].Msg.Marshal();
+        }
+        var ids = await mq.ProduceAsync(channel, payloads, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            positions[parts[i].Slot] = new MsgPosition(channel, ids[i], "", parts[i].Msg.EndTs);
         }
     }
 
-    private static SortedDictionary<int, MsgPack> Merge(List<IReadOnlyDictionary<int, MsgPack>> repacked)
+    /// <summary>
+    /// Which msg (or part of a split msg) goes into which channel, and where its position goes in the answer: for a
+    /// repack, each msg's parts in channel order, msgs in request order; for a broadcast, channel by channel.
+    /// </summary>
+    private sealed class WritePlan
     {
-        var merged = new SortedDictionary<int, MsgPack>();
-        foreach (var (channel, pack) in repacked.SelectMany(r => r))
+        private WritePlan(int channels) => Parts = [.. Enumerable.Range(0, channels).Select(_ => new List<(TsMsg, int)>())];
+
+        /// <summary>Per channel index, the msgs to write with their slots in the answer.</summary>
+        public List<(TsMsg Msg, int Slot)>[] Parts { get; }
+
+        /// <summary>How many positions the answer holds.</summary>
+        public int Count { get; private set; }
+
+        /// <summary>The split parts of each msg, by the msg's index, for stamping.</summary>
+        private Dictionary<int, List<TsMsg>>? SplitParts { get; set; }
+
+        public static WritePlan Broadcast(int channels, IReadOnlyList<TsMsg> msgs)
         {
-            if (!merged.TryGetValue(channel, out var into))
+            var plan = new WritePlan(channels);
+            foreach (var parts in plan.Parts)
             {
-                merged[channel] = into = new MsgPack();
+                foreach (var msg in msgs)
+                {
+                    parts.Add((msg, plan.Count++));
+                }
             }
-            into.Msgs.AddRange(pack.Msgs);
+            return plan;
         }
-        return merged;
+
+        public static WritePlan Repack(int channels, IReadOnlyList<TsMsg> msgs)
+        {
+            var plan = new WritePlan(channels);
+            var indices = RepackFuncs.ChannelIndices(msgs, channels);
+            for (var i = 0; i < msgs.Count; i++)
+            {
+                // One msg at a time, so that each part is known to come from msg i; the packs come in channel order.
+                foreach (var (channel, pack) in RepackFuncs.Default([msgs[i]], [indices[i]]))
+                {
+                    foreach (var part in pack.Msgs)
+                    {
+                        plan.Parts[channel].Add((part, plan.Count++));
+                        if (!ReferenceEquals(part, msgs[i]))
+                        {
+                            plan.SplitParts ??= [];
+                            (plan.SplitParts.TryGetValue(i, out var split) ? split : plan.SplitParts[i] = []).Add(part);
+                        }
+                    }
+                }
+            }
+            return plan;
+        }
+
+        /// <summary>Gives each msg without timestamps the next of the allocated ones, with the parts it was split into.</summary>
+        public void Stamp(IReadOnlyList<TsMsg> msgs, ulong first)
+        {
+            var next = first;
+            for (var i = 0; i < msgs.Count; i++)
+            {
+                if (msgs[i].HasTimestamps)
+                {
+                    continue;
+                }
+                var ts = next++;
+                msgs[i].BeginTs = msgs[i].EndTs = ts;
+                if (SplitParts?.GetValueOrDefault(i) is { } parts)
+                {
+                    foreach (var part in parts)
+                    {
+                        part.BeginTs = part.EndTs = ts;
+                    }
+                }
+            }
+        }
     }
 }

@@ -391,7 +391,8 @@ public abstract partial class MsgStreamBase : IMsgStream
         }
     }
 
-    private static string[] CheckChannels(IReadOnlyList<string> channels)
+    /// <summary>The channel list of a stream or a produce: at least one, each a valid name, none twice.</summary>
+    internal static string[] CheckChannels(IReadOnlyList<string> channels)
     {
         ArgumentNullException.ThrowIfNull(channels);
         if (channels.Count == 0)
@@ -409,7 +410,8 @@ public abstract partial class MsgStreamBase : IMsgStream
         return [.. channels];
     }
 
-    private static ReadOnlyMemory<byte>[] Marshal(IReadOnlyList<TsMsg> msgs)
+    /// <summary>Each message in its wire form.</summary>
+    internal static ReadOnlyMemory<byte>[] Marshal(IReadOnlyList<TsMsg> msgs)
     {
         var payloads = new ReadOnlyMemory<byte>[msgs.Count];
         for (var i = 0; i < msgs.Count; i++)
