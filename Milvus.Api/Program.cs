@@ -7,7 +7,6 @@ using Milvus.Api.Hosting;
 using Milvus.Api.Infrastructure;
 using Milvus.Api.Security;
 using Milvus.Domain.Components;
-using Milvus.Domain.Params;
 using Milvus.Workers.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.RocksMq;
-using Milvus.Domain.Params;
 
 namespace Milvus.Api.Endpoints;
 

@@ -7,8 +7,7 @@ using Milvus.Api.Infrastructure;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Domain.Params;
-using Milvus.Domain.Allocation;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Api.Endpoints;
 

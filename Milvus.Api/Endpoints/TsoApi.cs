@@ -1,10 +1,10 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Milvus.Api.Infrastructure;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Telemetry;
 using Milvus.Domain.Tso;
 using Milvus.Workers.Tso;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Api.Endpoints;
 

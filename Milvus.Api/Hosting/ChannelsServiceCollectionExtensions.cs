@@ -1,7 +1,7 @@
 using Milvus.Domain.Channels;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Allocation;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Api.Hosting;
 

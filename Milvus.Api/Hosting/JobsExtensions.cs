@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
 using Milvus.Domain.Params;
 using Milvus.Workers.Jobs;
+using Milvus.Domain.Kv;
 
 namespace Milvus.Api.Hosting;
 

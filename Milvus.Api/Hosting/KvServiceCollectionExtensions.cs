@@ -22,7 +22,7 @@ public static class KvServiceCollectionExtensions
     public static IServiceCollection AddMilvusKv(this IServiceCollection services)
     {
         services.AddSingleton(sp => KvStores.OpenAsync(
-                sp.GetRequiredService<IOptions<MilvusOptions>>().Value,
+                sp.GetRequiredService<IOptions<MilvusOptions>>().Value.DataDirFullPath,
                 sp.GetRequiredService<IOptions<KvOptions>>().Value,
                 sp.GetRequiredService<IOptions<ObjectStorageOptions>>().Value,
                 sp.GetRequiredService<IOptions<EtcdOptions>>().Value,

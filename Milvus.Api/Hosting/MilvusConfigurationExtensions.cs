@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration.Json;
+using Milvus.Api.Infrastructure;
+using Milvus.Api.Security;
 using Milvus.Domain.Components;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Params;
+using Milvus.Domain.Kv;
 
 namespace Milvus.Api.Hosting;
 

@@ -1,14 +1,15 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Components;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.Params;
+using Milvus.Domain.Tso;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Mq;
+using Milvus.Domain.Kv;
 
 namespace Milvus.Api.Hosting;
 

@@ -4,10 +4,10 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using Milvus.Api.Endpoints;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Tso;
+using Milvus.Workers.Tso.Http;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Milvus.Api.Hosting;

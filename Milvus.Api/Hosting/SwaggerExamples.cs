@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Milvus.Api.Endpoints;
-using Milvus.Domain.Allocation.Http;
+using Milvus.Workers.Tso.Http;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Milvus.Api.Hosting;

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
 using Milvus.Api.Infrastructure;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;

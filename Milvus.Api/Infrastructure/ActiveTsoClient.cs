@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
 using Milvus.Api.Security;
 using Milvus.Domain;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Workers.Tso;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Api.Infrastructure;
 

@@ -5,9 +5,9 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
-using Milvus.Domain.Allocation;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Benchmarks.Http;
+using Milvus.Domain.Allocation;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Benchmarks.Tso;
 

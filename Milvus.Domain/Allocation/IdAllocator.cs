@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Domain.Allocation;
 
@@ -12,7 +13,7 @@ public sealed class IdAllocator : Allocator<IdRange>, IIdAllocator
     /// <summary>How many ids one fetch takes at least.</summary>
     public const uint PrefetchCount = 200_000;
 
-    /// <summary>The largest batch one fetch (and so one request) may take, as the gateway's <c>/api/v1/ids</c> allows.</summary>
+    /// <summary>The largest batch one fetch (and so one request) may take, as the gateway allows for one id allocation.</summary>
     public const uint MaxCount = 1_000_000;
 
     private readonly IIdAllocator _source;

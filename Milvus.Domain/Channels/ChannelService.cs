@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Domain.Channels;
 

@@ -29,7 +29,7 @@ public sealed class ComponentRegistry : IDisposable
             component.StatisticsChannel = statisticsChannel;
         }
         Root.SetExtra("statisticsChannel", statisticsChannel);
-        Telemetry.ComponentTelemetry.Register(this);
+        ComponentTelemetry.Register(this);
     }
 
     /// <summary>The channel on which this gateway publishes its statistics.</summary>
@@ -44,7 +44,7 @@ public sealed class ComponentRegistry : IDisposable
     /// <summary>The hosted components, in start order.</summary>
     public IReadOnlyList<IComponent> Components => _components;
 
-    public void Dispose() => Telemetry.ComponentTelemetry.Unregister(this);
+    public void Dispose() => ComponentTelemetry.Unregister(this);
 
     /// <summary>The aggregated states of the gateway and every component.</summary>
     public async Task<ComponentStates> GetStatesAsync(CancellationToken cancellationToken)

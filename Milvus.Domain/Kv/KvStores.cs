@@ -7,7 +7,6 @@ using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Kv.Minio;
 using Milvus.Domain.Kv.Redis;
 using Milvus.Domain.Kv.RocksDb;
-using Milvus.Domain.Params;
 
 namespace Milvus.Domain.Kv;
 
@@ -42,12 +41,13 @@ public sealed class KvStores : IAsyncDisposable
     public string ObjectBackend { get; }
 
     /// <summary>
-    /// Opens the configured stores. Embedded stores live under <see cref="MilvusOptions.DataDir"/>; every meta key
+    /// Opens the configured stores. Embedded stores live under <paramref name="dataDir"/> (the gateway's data
+    /// directory, <c>Milvus:DataDir</c>, as a full path); every meta key
     /// lives under <see cref="EtcdOptions.RootPath"/>, whatever the backend.
     /// </summary>
     /// <exception cref="KvUnavailableException">An embedded store cannot be opened (for example, another process holds it).</exception>
     public static async Task<KvStores> OpenAsync(
-        MilvusOptions milvus,
+        string dataDir,
         KvOptions kv,
         ObjectStorageOptions objectStorage,
         EtcdOptions etcd,
@@ -58,7 +58,6 @@ public sealed class KvStores : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
-        var dataDir = milvus.DataDirFullPath;
         var root = etcd.RootPath;
         var redisStore = kv.Backend == KvBackend.Redis ? await RedisKv.ConnectAsync(redis.Configuration).ConfigureAwait(false) : null;
         IMetaKv meta = kv.Backend switch

@@ -15,23 +15,6 @@ public sealed class MilvusOptions
     public string DataDirFullPath => Path.GetFullPath(DataDir);
 }
 
-/// <summary>The meta key-value store (section <c>Milvus:Kv</c>).</summary>
-public sealed class KvOptions
-{
-    public const string SectionName = "Milvus:Kv";
-
-    public KvBackend Backend { get; set; } = KvBackend.RocksDb;
-}
-
-/// <summary>The meta key-value backends.</summary>
-public enum KvBackend
-{
-    RocksDb,
-    Memory,
-    Etcd,
-    Redis,
-}
-
 /// <summary>The message queue (section <c>Milvus:Mq</c>).</summary>
 public sealed class MqOptions
 {
@@ -45,58 +28,6 @@ public enum MqBackend
 {
     RocksMq,
     Redis,
-}
-
-/// <summary>The object store (section <c>Milvus:ObjectStorage</c>).</summary>
-public sealed class ObjectStorageOptions
-{
-    public const string SectionName = "Milvus:ObjectStorage";
-
-    public ObjectStorageBackend Backend { get; set; } = ObjectStorageBackend.Local;
-}
-
-/// <summary>The object store backends.</summary>
-public enum ObjectStorageBackend
-{
-    Local,
-    Minio,
-}
-
-/// <summary>etcd (section <c>Milvus:Etcd</c>).</summary>
-public sealed class EtcdOptions
-{
-    public const string SectionName = "Milvus:Etcd";
-
-    /// <summary>Comma-separated etcd URLs.</summary>
-    public string Endpoints { get; set; } = "http://127.0.0.1:2379";
-
-    /// <summary>Every meta key lives under this prefix.</summary>
-    public string RootPath { get; set; } = "by-dev";
-}
-
-/// <summary>Redis (section <c>Milvus:Redis</c>).</summary>
-public sealed class RedisOptions
-{
-    public const string SectionName = "Milvus:Redis";
-
-    /// <summary>A StackExchange.Redis configuration string.</summary>
-    public string Configuration { get; set; } = "127.0.0.1:6379";
-}
-
-/// <summary>The S3-compatible object store (section <c>Milvus:Minio</c>).</summary>
-public sealed class MinioOptions
-{
-    public const string SectionName = "Milvus:Minio";
-
-    public string Endpoint { get; set; } = "127.0.0.1:9000";
-
-    public string AccessKey { get; set; } = "minioadmin";
-
-    public string SecretKey { get; set; } = "minioadmin";
-
-    public string Bucket { get; set; } = "milvus-bucket";
-
-    public bool UseSsl { get; set; }
 }
 
 /// <summary>Service sessions (section <c>Milvus:Session</c>).</summary>
@@ -152,32 +83,8 @@ public sealed class AuthOptions
 {
     public const string SectionName = "Milvus:Auth";
 
-    /// <summary>When non-empty, every <c>/api/v1</c> route needs one of these keys.</summary>
+    /// <summary>When non-empty, every API call needs one of these keys.</summary>
     public string[] ApiKeys { get; set; } = [];
-}
-
-/// <summary>Request limits (section <c>Milvus:Limits</c>).</summary>
-public sealed class LimitsOptions
-{
-    public const string SectionName = "Milvus:Limits";
-
-    /// <summary>The largest request body, in bytes; larger bodies get 413.</summary>
-    public long MaxRequestBytes { get; set; } = 64L * 1024 * 1024;
-
-    /// <summary>The largest single message payload, in bytes; larger payloads get 413.</summary>
-    public long MaxMessageBytes { get; set; } = 8L * 1024 * 1024;
-}
-
-/// <summary>Per-client rate limiting (section <c>Milvus:RateLimit</c>).</summary>
-public sealed class RateLimitOptions
-{
-    public const string SectionName = "Milvus:RateLimit";
-
-    /// <summary>Requests per second per client address; 0 turns rate limiting off.</summary>
-    public int PermitsPerSecond { get; set; }
-
-    /// <summary>How many requests a client may send at once above the steady rate.</summary>
-    public int Burst { get; set; }
 }
 
 /// <summary>The recurring maintenance jobs (section <c>Milvus:Jobs</c>).</summary>

@@ -4,7 +4,7 @@ namespace Milvus.Domain.Telemetry;
 
 /// <summary>
 /// The TSO's rate: <c>milvus.tso.issued.timestamps</c> and <c>milvus.tso.issued.ids</c>, counted where the gateway
-/// hands them out over HTTP (<c>POST /api/v1/tso</c> and <c>/api/v1/ids</c>).
+/// hands them out to its clients.
 /// </summary>
 public static class TsoTelemetry
 {

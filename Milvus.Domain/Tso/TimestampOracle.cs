@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Kv;
 
 namespace Milvus.Domain.Tso;

@@ -1,4 +1,3 @@
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Tso;
 
 namespace Milvus.Tests.Allocation;

@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Milvus.Domain;
 using Milvus.Domain.Allocation;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;
 using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
 using Milvus.Tests.Tso;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Tests.Allocation;
 

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Telemetry;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Tests.Infrastructure;
 using Milvus.Workers.Mq;

@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Telemetry;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Tests.Kv;
 using Milvus.Workers.Mq;

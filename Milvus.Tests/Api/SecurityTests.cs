@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Milvus.Api.Security;
 using Milvus.Domain.Params;
 
 namespace Milvus.Tests.Api;

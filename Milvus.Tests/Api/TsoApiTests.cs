@@ -4,9 +4,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Kv;
 using Milvus.Tests.Tso;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Tests.Api;
 

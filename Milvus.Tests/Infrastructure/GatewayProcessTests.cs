@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Milvus.Domain.Allocation.Http;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Tests.Infrastructure;
 

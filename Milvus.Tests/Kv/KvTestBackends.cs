@@ -4,7 +4,6 @@ using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Kv.Minio;
 using Milvus.Domain.Kv.Redis;
 using Milvus.Domain.Kv.RocksDb;
-using Milvus.Domain.Params;
 using Milvus.Tests.Infrastructure;
 
 namespace Milvus.Tests.Kv;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Tests.Infrastructure;
+using Milvus.Workers.Tso.Http;
 using Xunit.Abstractions;
 
 namespace Milvus.Tests.Sessions;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;
 

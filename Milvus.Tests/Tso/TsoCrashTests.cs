@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Tso;
 using Milvus.Tests.Infrastructure;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Tests.Tso;
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Embedded;

@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.Mq;

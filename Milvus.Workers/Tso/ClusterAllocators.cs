@@ -4,10 +4,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain;
 using Milvus.Domain.Allocation;
-using Milvus.Domain.Allocation.Http;
 using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 using Milvus.Workers.Sessions;
+using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Workers.Tso;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Milvus.Domain.Params;
 using Minio;
 using Minio.DataModel.Args;
 using Minio.Exceptions;

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Allocation;
+using Milvus.Domain.Tso;
 using RocksDbSharp;
 
 namespace Milvus.Domain.Mq.RocksMq;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Milvus.Domain.Allocation;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Domain.Mq.RocksMq;
 

@@ -1,6 +1,6 @@
-using Milvus.Domain.Allocation;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
+using Milvus.Domain.Tso;
 
 namespace Milvus.Domain.MsgStream.Gateway;
 

@@ -1,4 +1,4 @@
-namespace Milvus.Domain.Allocation.Http;
+namespace Milvus.Workers.Tso.Http;
 
 /// <summary>The body of <c>POST /api/v1/tso</c>: how many timestamps, 1 to 262144.</summary>
 public sealed record TimestampRequest(long Count);

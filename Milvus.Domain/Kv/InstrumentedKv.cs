@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Milvus.Domain.Kv;
+using Milvus.Domain.Telemetry;
 
-namespace Milvus.Domain.Telemetry;
+namespace Milvus.Domain.Kv;
 
 /// <summary>
 /// The KV instruments: <c>milvus.kv.operation.duration</c> (seconds) and <c>milvus.kv.operation.errors</c>, both

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Milvus.Domain.Mq;
+using Milvus.Domain.Telemetry;
 
-namespace Milvus.Domain.Telemetry;
+namespace Milvus.Domain.Mq;
 
 /// <summary>
 /// Per-channel message-queue instruments that hold for every <see cref="IMqClient"/> backend:

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Milvus.Domain.Components;
+using Milvus.Domain.Telemetry;
 
-namespace Milvus.Domain.Telemetry;
+namespace Milvus.Domain.Components;
 
 /// <summary>
 /// <c>milvus_component_state{role}</c>: the state code of the gateway (role <c>gateway</c>) and of each hosted

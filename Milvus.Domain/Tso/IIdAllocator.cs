@@ -1,4 +1,4 @@
-namespace Milvus.Domain.Allocation;
+namespace Milvus.Domain.Tso;
 
 /// <summary>A half-open range of ids, <c>[Begin, End)</c>.</summary>
 public readonly record struct IdRange(long Begin, long End)

@@ -1,6 +1,4 @@
-using Milvus.Domain.Tso;
-
-namespace Milvus.Domain.Allocation;
+namespace Milvus.Domain.Tso;
 
 /// <summary>
 /// Hands out contiguous batches of hybrid timestamps (seed A.6.3), each strictly above every timestamp handed

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Milvus.Domain;
+using Milvus.Domain.Allocation;
 using Milvus.Domain.Tso;
 
-namespace Milvus.Domain.Allocation.Http;
+namespace Milvus.Workers.Tso.Http;
 
 /// <summary>
 /// A typed <see cref="HttpClient"/> client of a gateway's <c>/api/v1/tso</c> and <c>/api/v1/ids</c>, for other

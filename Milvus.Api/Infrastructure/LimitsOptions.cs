@@ -1,0 +1,13 @@
+namespace Milvus.Api.Infrastructure;
+
+/// <summary>Request limits (section <c>Milvus:Limits</c>).</summary>
+public sealed class LimitsOptions
+{
+    public const string SectionName = "Milvus:Limits";
+
+    /// <summary>The largest request body, in bytes; larger bodies get 413.</summary>
+    public long MaxRequestBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The largest single message payload, in bytes; larger payloads get 413.</summary>
+    public long MaxMessageBytes { get; set; } = 8L * 1024 * 1024;
+}
