@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Mq;
-using Milvus.Workers.Archive;
 
 namespace Milvus.Api.Endpoints;
 

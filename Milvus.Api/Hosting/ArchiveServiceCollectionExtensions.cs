@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
@@ -22,14 +23,7 @@ public static class ArchiveServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMilvusArchive(this IServiceCollection services)
     {
-        services.AddOptions<ArchiveOptions>()
-            .Validate(
-                o => o.MaxSegmentBytes is >= 1 and <= 256L * 1024 * 1024 && o.MaxSegmentMs >= 1 && o.DiscoveryIntervalMs is >= 10 and <= 3_600_000 && Domain.Mq.MqNames.IsValid(o.SubscriptionName),
-                "Milvus:Archive is invalid: MaxSegmentBytes must be 1 to 268435456, MaxSegmentMs at least 1, DiscoveryIntervalMs 10 to 3600000, SubscriptionName a valid group name.")
-            .ValidateOnStart();
-        services.AddOptions<JobsOptions>()
-            .Validate(o => o.SnapshotRetentionMinutes >= 1, "Milvus:Jobs:SnapshotRetentionMinutes must be at least 1.")
-            .ValidateOnStart();
+        services.AddMilvusOptions<ArchiveOptions>(ArchiveOptions.SectionName, o => o.Validate());
         services.AddSingleton(sp => new SegmentCatalog(
             sp.GetRequiredService<ITxnKv>(),
             sp.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey),

@@ -57,22 +57,16 @@ public static class MilvusConfigurationExtensions
         builder.Services.AddValidatedOptions<ServiceSessionOptions>(ServiceSessionOptions.SectionName, o => o.TtlSeconds is >= 1 and <= 3600, "Milvus:Session:TtlSeconds must be between 1 and 3600.");
         builder.Services.AddValidatedOptions<TimeTickOptions>(TimeTickOptions.SectionName, o => o.IntervalMs is >= 1 and <= 60_000 && MqNames.IsValid(o.Channel), "Milvus:TimeTick:IntervalMs must be between 1 and 60000, and Milvus:TimeTick:Channel a valid channel name.");
         builder.Services.AddValidatedOptions<StatisticsOptions>(StatisticsOptions.SectionName, o => o.IntervalMs is >= 0 and <= 3_600_000 && MqNames.IsValid(o.Channel), "Milvus:Statistics:IntervalMs must be between 0 (off) and 3600000, and Milvus:Statistics:Channel a valid channel name.");
-        builder.Services.AddValidatedOptions<ArchiveOptions>(ArchiveOptions.SectionName, _ => true, "");
         builder.Services.AddValidatedOptions<AuthOptions>(AuthOptions.SectionName, o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "Milvus:Auth:ApiKeys must not hold empty keys.");
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.SectionName, o => o.MaxRequestBytes > 0 && o.MaxMessageBytes > 0 && o.MaxMessageBytes <= o.MaxRequestBytes, "Milvus:Limits:MaxRequestBytes and MaxMessageBytes must be positive, with MaxMessageBytes ≤ MaxRequestBytes.");
         builder.Services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.SectionName, o => o.PermitsPerSecond >= 0 && o.Burst >= 0, "Milvus:RateLimit:PermitsPerSecond and Burst must not be negative.");
-        builder.Services.AddValidatedOptions<JobsOptions>(JobsOptions.SectionName, o => Enum.IsDefined(o.Storage) && o.WorkerCount is >= 1 and <= 64 && o.PollingSeconds is >= 1 and <= 3600, "Milvus:Jobs:Storage must be memory or redis, WorkerCount 1 to 64, PollingSeconds 1 to 3600.");
+        builder.Services.AddMilvusOptions<JobsOptions>(JobsOptions.SectionName, o => o.Validate());
         return builder;
     }
 
     private static void AddValidatedOptions<T>(this IServiceCollection services, string section, Func<T, bool> validation, string failure)
-        where T : class
-    {
-        services.AddOptions<T>()
-            .BindConfiguration(section)
-            .Validate(validation, failure)
-            .ValidateOnStart();
-    }
+        where T : class =>
+        services.AddMilvusOptions<T>(section, o => validation(o) ? null : failure);
 
     private static JsonConfigurationSource WithResolvedProvider(this JsonConfigurationSource source)
     {

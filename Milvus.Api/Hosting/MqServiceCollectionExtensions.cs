@@ -25,10 +25,7 @@ public static class MqServiceCollectionExtensions
     public static IServiceCollection AddMilvusMq(this IServiceCollection services)
     {
         // Consume's longest wait (Milvus:RocksMq:MaxWaitMs) bounds the long poll of every backend.
-        services.AddOptions<RocksMqOptions>()
-            .BindConfiguration(RocksMqOptions.SectionName)
-            .Validate(o => o.Validate() is null, "Milvus:RocksMq is invalid: PageSize and RetentionIntervalSeconds must be at least 1, MaxWaitMs between 0 and 600000.")
-            .ValidateOnStart();
+        services.AddMilvusOptions<RocksMqOptions>(RocksMqOptions.SectionName, o => o.Validate());
         services.AddRocksMqServices();
         services.AddRedisMqServices();
         services.AddSingleton(sp => Select<IMqClient>(sp, s => s.GetRequiredService<RocksMq>(), s => s.GetRequiredService<RedisMqClient>()));
@@ -67,8 +64,7 @@ public static class MqServiceCollectionExtensions
     /// </summary>
     private static void AddRedisMqServices(this IServiceCollection services)
     {
-        services.AddOptions<RedisMqOptions>().BindConfiguration(RedisMqOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RedisMqOptions>>(new OptionsValidator<RedisMqOptions>(o => o.Validate()));
+        services.AddMilvusOptions<RedisMqOptions>(RedisMqOptions.SectionName, o => o.Validate());
         services.AddSingleton(sp => RedisMqClient.ConnectAsync(
                 sp.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration,
                 sp.GetRequiredService<IOptions<EtcdOptions>>().Value.RootPath,
@@ -87,12 +83,4 @@ public static class MqServiceCollectionExtensions
             MqBackend.Redis => redis(services),
             var other => throw new InvalidOperationException($"{MqOptions.SectionName}:{nameof(MqOptions.Backend)} has the unknown value '{other}'; use rocksmq or redis."),
         };
-}
-
-/// <summary>Fails the start with the options' own message, which names the failing key.</summary>
-internal sealed class OptionsValidator<T>(Func<T, string?> validate) : IValidateOptions<T>
-    where T : class
-{
-    public ValidateOptionsResult Validate(string? name, T options) =>
-        validate(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

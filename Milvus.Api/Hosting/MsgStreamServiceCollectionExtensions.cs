@@ -20,10 +20,7 @@ public static class MsgStreamServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMilvusMsgStream(this IServiceCollection services)
     {
-        services.AddOptions<StreamSubscriptionOptions>()
-            .BindConfiguration(StreamSubscriptionOptions.SectionName)
-            .Validate(o => o.Validate() is null, "Milvus:MsgStream is invalid: SubscriptionIdleSeconds, MaxSubscriptions and MaxMsgsPerConsume must be at least 1, MaxWaitMs between 0 and 600000.")
-            .ValidateOnStart();
+        services.AddMilvusOptions<StreamSubscriptionOptions>(StreamSubscriptionOptions.SectionName, o => o.Validate());
         services.TryAddSingleton<UnmarshalDispatcher>();
         services.AddSingleton<InFlightTimestamps>();
         services.AddSingleton<TickedChannels>();

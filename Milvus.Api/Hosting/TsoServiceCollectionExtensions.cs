@@ -20,8 +20,7 @@ public static class TsoServiceCollectionExtensions
 {
     public static IServiceCollection AddMilvusTso(this IServiceCollection services)
     {
-        services.AddOptions<TsoOptions>().BindConfiguration(TsoOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TsoOptions>, TsoOptionsValidator>();
+        services.AddMilvusOptions<TsoOptions>(TsoOptions.SectionName, o => o.Validate());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new TimestampOracle(
             sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,
@@ -43,11 +42,4 @@ public static class TsoServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);
         return services;
     }
-}
-
-/// <summary>Fails the start with the key of the first invalid TSO setting.</summary>
-internal sealed class TsoOptionsValidator : IValidateOptions<TsoOptions>
-{
-    public ValidateOptionsResult Validate(string? name, TsoOptions options) =>
-        options.Validate() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Kv.LocalFs;
 using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.Params;
-using Milvus.Workers.Archive;
 
 namespace Milvus.Benchmarks.Archive;
 

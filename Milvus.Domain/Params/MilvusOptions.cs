@@ -76,6 +76,16 @@ public sealed class ArchiveOptions
 
     /// <summary>The subscription (consumer group) the archiving graphs read with.</summary>
     public string SubscriptionName { get; set; } = "archiver";
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => this switch
+    {
+        { MaxSegmentBytes: < 1 or > 256L * 1024 * 1024 } => "Milvus:Archive:MaxSegmentBytes must be between 1 and 268435456.",
+        { MaxSegmentMs: < 1 } => "Milvus:Archive:MaxSegmentMs must be at least 1.",
+        { DiscoveryIntervalMs: < 10 or > 3_600_000 } => "Milvus:Archive:DiscoveryIntervalMs must be between 10 and 3600000.",
+        _ when !Mq.MqNames.IsValid(SubscriptionName) => "Milvus:Archive:SubscriptionName must be a valid consumer group name.",
+        _ => null,
+    };
 }
 
 /// <summary>API keys (section <c>Milvus:Auth</c>).</summary>
@@ -106,6 +116,16 @@ public sealed class JobsOptions
 
     /// <summary>How long the snapshot KV keeps old versions: its GC job drops what no read this recent needs.</summary>
     public int SnapshotRetentionMinutes { get; set; } = 24 * 60;
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => this switch
+    {
+        _ when !Enum.IsDefined(Storage) => "Milvus:Jobs:Storage must be memory or redis.",
+        { WorkerCount: < 1 or > 64 } => "Milvus:Jobs:WorkerCount must be between 1 and 64.",
+        { PollingSeconds: < 1 or > 3600 } => "Milvus:Jobs:PollingSeconds must be between 1 and 3600.",
+        { SnapshotRetentionMinutes: < 1 } => "Milvus:Jobs:SnapshotRetentionMinutes must be at least 1.",
+        _ => null,
+    };
 }
 
 /// <summary>The job storages.</summary>

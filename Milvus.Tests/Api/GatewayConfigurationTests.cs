@@ -45,6 +45,21 @@ public sealed class GatewayConfigurationTests
         Assert.Contains("Milvus:Session:TtlSeconds", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Milvus:MsgStream:MaxSubscriptions", "0")]
+    [InlineData("Milvus:RocksMq:PageSize", "0")]
+    [InlineData("Milvus:Archive:MaxSegmentMs", "0")]
+    [InlineData("Milvus:Jobs:SnapshotRetentionMinutes", "0")]
+    [InlineData("Milvus:Statistics:IntervalMs", "-1")]
+    public void EverySubsystemsInvalidSettingStopsTheStartNamingItsKey(string key, string value)
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
     private static string Flatten(Exception error)
     {
         var text = new StringBuilder();

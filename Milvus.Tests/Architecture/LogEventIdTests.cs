@@ -31,6 +31,7 @@ public sealed class LogEventIdTests
         ("Milvus.Workers.Statistics", 6400, 6999),
         ("Milvus.Workers.Params", 7000, 7499),
         ("Milvus.Domain.Sessions", 7500, 7999),
+        ("Milvus.Domain.Archive", 8000, 8999),
         ("Milvus.Workers.Archive", 8000, 8999),
         ("Milvus.Workers.Jobs", 9000, 9999),
     ];

@@ -3,12 +3,13 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Milvus.Api.Hosting;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
 using Milvus.Tests.Api;
+using Milvus.Tests.Infrastructure;
 using Milvus.Workers.Archive;
 using Milvus.Workers.Jobs;
-using Milvus.Tests.Infrastructure;
 
 namespace Milvus.Tests.Archive;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv.LocalFs;
 using Milvus.Domain.Mq;

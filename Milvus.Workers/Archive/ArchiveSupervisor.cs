@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.FlowGraph;

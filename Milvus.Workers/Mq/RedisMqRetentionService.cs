@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.Params;
 using Milvus.Domain.Telemetry;
-using Milvus.Workers.Archive;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Tso;
 

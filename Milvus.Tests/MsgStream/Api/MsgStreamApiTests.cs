@@ -12,6 +12,7 @@ using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.MsgStream.Streams;
 using Milvus.Tests.Api;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.MsgStream;
 using Milvus.Workers.TimeTick;
 
 namespace Milvus.Tests.MsgStream.Api;

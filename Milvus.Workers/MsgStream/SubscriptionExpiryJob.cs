@@ -1,7 +1,7 @@
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Workers.Jobs;
 
-namespace Milvus.Workers.TimeTick;
+namespace Milvus.Workers.MsgStream;
 
 /// <summary>Ends message-stream subscriptions idle for longer than <c>Milvus:MsgStream:SubscriptionIdleSeconds</c>, every minute.</summary>
 public sealed class SubscriptionExpiryJob(StreamSubscriptions subscriptions) : IMaintenanceJob

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Milvus.Domain.MsgStream.Gateway;
 
-namespace Milvus.Workers.TimeTick;
+namespace Milvus.Workers.MsgStream;
 
 /// <summary>
 /// Closes the server-side subscriptions' streams when the host stops. Registered after the component life cycle,

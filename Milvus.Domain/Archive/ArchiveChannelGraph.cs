@@ -5,7 +5,7 @@ using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.Params;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// The archiving graph of one channel: a time-ticked stream (subscription <see cref="ArchiveOptions.SubscriptionName"/>)

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// The stored form of a segment: a version byte, then each msg's wire form (<c>TsMsg.Marshal</c>) behind its

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// Where archived segments live. Each segment is one object in the object store under a key derived from its

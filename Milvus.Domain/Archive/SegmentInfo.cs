@@ -1,6 +1,6 @@
 using Milvus.Domain.MsgStream;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// One archived segment of a channel: the msgs a time-ticked stream released between two positions, stored as one

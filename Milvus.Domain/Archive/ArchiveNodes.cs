@@ -3,7 +3,7 @@ using Milvus.Domain.MsgStream;
 using Milvus.Domain.Params;
 using Milvus.Domain.Telemetry;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>A time-ticked pack as a graph message; its tick is the pack's end.</summary>
 public sealed class PackMsg(MsgPack pack) : IMsg
