@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Telemetry;
 using Milvus.Domain.Tso;
-using Milvus.Workers.Tso;
 using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Api.Endpoints;
@@ -33,7 +32,7 @@ public static class TsoApi
 
     /// <summary>Issues a batch of timestamps from the oracle, or from the active gateway's oracle on a standby.</summary>
     public static async Task<Results<Ok<TimestampResponse>, ValidationProblem>> AllocateTimestamps(
-        TimestampRequest request, IValidator<TimestampRequest> validator, TimestampOracle oracle, TsoComponent tso, ActiveTsoClient active,
+        TimestampRequest request, IValidator<TimestampRequest> validator, TimestampOracle oracle, ITsoRole tso, ActiveTsoClient active,
         HttpRequest http, CancellationToken cancellationToken)
     {
         if (Invalid(validator, request) is { } problem)
@@ -51,7 +50,7 @@ public static class TsoApi
 
     /// <summary>Issues a range of ids from the global allocator, or from the active gateway's on a standby.</summary>
     public static async Task<Results<Ok<IdResponse>, ValidationProblem>> AllocateIds(
-        IdRequest request, IValidator<IdRequest> validator, GlobalIdAllocator ids, TsoComponent tso, ActiveTsoClient active,
+        IdRequest request, IValidator<IdRequest> validator, GlobalIdAllocator ids, ITsoRole tso, ActiveTsoClient active,
         HttpRequest http, CancellationToken cancellationToken)
     {
         if (Invalid(validator, request) is { } problem)

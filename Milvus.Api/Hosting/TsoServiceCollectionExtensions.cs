@@ -38,6 +38,7 @@ public static class TsoServiceCollectionExtensions
         services.AddSingleton<ClusterIdAllocator>();
         services.AddSingleton<IIdAllocator>(sp => sp.GetRequiredService<ClusterIdAllocator>());
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TsoComponent>());
+        services.AddSingleton<ITsoRole>(sp => sp.GetRequiredService<TsoComponent>());
         services.AddHostedService<TsoUpdateService>();
         services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);
         return services;

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Milvus.Api.Security;
 using Milvus.Domain;
+using Milvus.Domain.Tso;
 using Milvus.Workers.Tso;
 using Milvus.Workers.Tso.Http;
 
@@ -11,7 +12,7 @@ namespace Milvus.Api.Infrastructure;
 /// through the TSO role's session. The caller's API key goes along. A request is forwarded once at most; no
 /// known active gateway, an unreachable one, a timeout or an error answer is a 503.
 /// </summary>
-public sealed class ActiveTsoClient(HttpClient http, TsoComponent tso)
+public sealed class ActiveTsoClient(HttpClient http, ITsoRole tso)
 {
     /// <summary>Marks a forwarded request, so that it is never forwarded again.</summary>
     public const string ForwardedHeader = ActiveTsoSource.ForwardedHeader;

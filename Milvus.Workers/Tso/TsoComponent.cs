@@ -15,7 +15,7 @@ namespace Milvus.Workers.Tso;
 /// issuing at once (Abnormal) until it has registered again. Without a <see cref="SessionFactory"/> it is simply
 /// active.
 /// </summary>
-public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocator ids, ILogger<TsoComponent> logger, SessionFactory? sessions = null) : ComponentBase
+public sealed partial class TsoComponent(TimestampOracle oracle, GlobalIdAllocator ids, ILogger<TsoComponent> logger, SessionFactory? sessions = null) : ComponentBase, ITsoRole
 {
     /// <summary>The role the component reports.</summary>
     public const string RoleName = "tso";

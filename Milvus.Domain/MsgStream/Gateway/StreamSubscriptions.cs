@@ -7,52 +7,6 @@ using Milvus.Domain.MsgStream.Streams;
 
 namespace Milvus.Domain.MsgStream.Gateway;
 
-/// <summary>Server-side message-stream subscriptions (section <c>Milvus:MsgStream</c>).</summary>
-public sealed class StreamSubscriptionOptions
-{
-    public const string SectionName = "Milvus:MsgStream";
-
-    /// <summary>A subscription unused for this long is closed by the expiry job.</summary>
-    public int SubscriptionIdleSeconds { get; set; } = 300;
-
-    /// <summary>How many subscriptions (consume and SSE together) may be open at once.</summary>
-    public int MaxSubscriptions { get; set; } = 1024;
-
-    /// <summary>The longest wait a consume may ask for.</summary>
-    public int MaxWaitMs { get; set; } = 30_000;
-
-    /// <summary>The most messages one consume answer holds when it joins ready time-ticked packs.</summary>
-    public int MaxMsgsPerConsume { get; set; } = 10_000;
-
-    /// <summary>The first invalid setting, or null.</summary>
-    public string? Validate() =>
-        SubscriptionIdleSeconds < 1 ? "Milvus:MsgStream:SubscriptionIdleSeconds must be at least 1."
-        : MaxSubscriptions < 1 ? "Milvus:MsgStream:MaxSubscriptions must be at least 1."
-        : MaxWaitMs is < 0 or > 600_000 ? "Milvus:MsgStream:MaxWaitMs must be between 0 and 600000."
-        : MaxMsgsPerConsume < 1 ? "Milvus:MsgStream:MaxMsgsPerConsume must be at least 1."
-        : null;
-}
-
-/// <summary>A subscription exists with other settings, or is streaming over SSE (409).</summary>
-public sealed class SubscriptionConflictException(string message) : Exception(message), IMilvusError
-{
-    public ErrorKind Kind => ErrorKind.Conflict;
-}
-
-/// <summary>No subscription has the name (404).</summary>
-public sealed class SubscriptionNotFoundException(string subName)
-    : Exception($"No subscription is named '{subName}'."), IMilvusError
-{
-    public ErrorKind Kind => ErrorKind.NotFound;
-}
-
-/// <summary>The gateway holds as many subscriptions as it may (503: retry once some expire or are deleted).</summary>
-public sealed class SubscriptionLimitException(int limit)
-    : Exception($"The gateway holds {limit} subscriptions, its limit (Milvus:MsgStream:MaxSubscriptions); delete one or wait for idle ones to expire."), IMilvusError
-{
-    public ErrorKind Kind => ErrorKind.Busy;
-}
-
 /// <summary>
 /// The subscriptions that <c>/msgstream/consume</c> and <c>/msgstream/subscribe</c> keep between calls, keyed by
 /// subName. Each holds its plain or time-ticked stream (and so its read-ahead); calls on one subscription run one
@@ -242,34 +196,6 @@ public sealed partial class StreamSubscriptions(
     }
 
     /// <summary>
-    /// Ends every subscription unused for longer than the idle timeout and not in a call, and every kept one that no
-    /// gateway has saved for as long; returns how many.
-    /// </summary>
-    public async Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default)
-    {
-        var idle = TimeSpan.FromSeconds(options.Value.SubscriptionIdleSeconds);
-        var now = time.GetTimestamp();
-        var expired = 0;
-        foreach (var (name, subscription) in _subscriptions)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (subscription.Streaming || time.GetElapsedTime(subscription.LastUsed, now) < idle || !await subscription.Gate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
-            {
-                continue;
-            }
-            if (subscription.Ended || time.GetElapsedTime(subscription.LastUsed, now) < idle)
-            {
-                subscription.Gate.Release();
-                continue;
-            }
-            await EndAsync(name, subscription, ownsGate: true).ConfigureAwait(false);
-            Log.Expired(logger, name);
-            expired++;
-        }
-        return expired + await ExpireKeptAsync(idle, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
     /// Lets go of subscription <paramref name="subName"/> here without ending it, because another gateway holds it now:
     /// its stream stops reading (a call waiting on it returns), and its consumer groups and checkpoint stay for the
     /// holder. A later call here opens it afresh from the checkpoint. Does nothing when it is not open here.
@@ -337,112 +263,6 @@ public sealed partial class StreamSubscriptions(
         EndPositions = next.EndPositions,
         Skipped = [.. first.Skipped, .. next.Skipped],
     };
-
-    /// <summary>
-    /// Moves the checkpoint past the last answer, which the call now in the gate acknowledges; with nothing to
-    /// acknowledge, saves it again once a third of the idle timeout has passed, so that it never looks idle to a sweep
-    /// on another gateway while it is in use here.
-    /// </summary>
-    private async Task AcknowledgeAsync(string subName, Subscription subscription, CancellationToken cancellationToken)
-    {
-        if (subscription.Pending is { } pending)
-        {
-            subscription.Checkpoint = await pending.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-            subscription.Pending = null;
-        }
-        else if (subscription.Checkpoint is { } checkpoint
-            && time.GetUtcNow().ToUnixTimeMilliseconds() - checkpoint.SavedAtMs >= options.Value.SubscriptionIdleSeconds * 1000L / 3)
-        {
-            subscription.Checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Ends a consume subscription that this gateway does not hold open (kept from before a restart): its groups and
-    /// its checkpoint, when <paramref name="only"/> (if given) still holds for the checkpoint read now.
-    /// </summary>
-    /// <returns>Whether it ended.</returns>
-    /// <exception cref="SubscriptionNotFoundException">No checkpoint is kept under that name.</exception>
-    /// <exception cref="SubscriptionConflictException">It was opened here meanwhile.</exception>
-    private async Task<bool> RemoveKeptAsync(string subName, Func<SubscriptionCheckpoint, bool>? only, CancellationToken cancellationToken)
-    {
-        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_subscriptions.ContainsKey(subName))
-            {
-                throw new SubscriptionConflictException($"Subscription '{subName}' was opened meanwhile; delete it again.");
-            }
-            SubscriptionCheckpoint? kept;
-            try
-            {
-                kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false)
-                    ?? throw new SubscriptionNotFoundException(subName);
-            }
-            catch (SubscriptionCheckpointUnreadableException ex) when (only is null)
-            {
-                // Deleted on request all the same; its groups are unknown, so they stay.
-                Log.Unreadable(logger, ex, subName);
-                kept = null;
-            }
-            if (kept is not null && only is not null && !only(kept))
-            {
-                return false;
-            }
-            // The key first: a crash between the two then leaves groups that nothing resumes, not a checkpoint
-            // whose groups are gone.
-            await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName), cancellationToken).ConfigureAwait(false);
-            if (kept is not null)
-            {
-                await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
-            }
-            Log.Ended(logger, subName);
-            SubscriptionEnded?.Invoke(subName);
-            return true;
-        }
-        finally
-        {
-            _admission.Release();
-        }
-    }
-
-    /// <summary>
-    /// Ends the kept subscriptions that no gateway has saved for the idle timeout (counted from this gateway's start at
-    /// the earliest), so that an abandoned one does not hold its groups, and with them the queue's retention, for ever.
-    /// </summary>
-    private async Task<int> ExpireKeptAsync(TimeSpan idle, CancellationToken cancellationToken)
-    {
-        var kept = await meta.LoadWithPrefixAsync(SubscriptionCheckpoint.KeyPrefix, cancellationToken).ConfigureAwait(false);
-        var expired = 0;
-        for (var i = 0; i < kept.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var name = kept.Keys[i][SubscriptionCheckpoint.KeyPrefix.Length..];
-            if (_subscriptions.ContainsKey(name))
-            {
-                continue;
-            }
-            bool Idle(SubscriptionCheckpoint checkpoint) =>
-                time.GetUtcNow().ToUnixTimeMilliseconds() - Math.Max(checkpoint.SavedAtMs, _startedAtMs) >= (long)idle.TotalMilliseconds;
-            try
-            {
-                if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
-                {
-                    Log.Expired(logger, name);
-                    expired++;
-                }
-            }
-            catch (Exception ex) when (ex is SubscriptionConflictException or SubscriptionNotFoundException)
-            {
-                // Opened here, or ended elsewhere, meanwhile.
-            }
-            catch (SubscriptionCheckpointUnreadableException ex)
-            {
-                Log.Unreadable(logger, ex, name);
-            }
-        }
-        return expired;
-    }
 
     private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, CancellationToken cancellationToken)
     {
@@ -639,37 +459,6 @@ public sealed partial class StreamSubscriptions(
         }
     }
 
-    private sealed class Subscription(string[] channels, bool timeTickAligned, bool streaming, IMsgStream stream)
-    {
-        private long _lastUsed;
-
-        public string[] Channels { get; } = channels;
-
-        public bool TimeTickAligned { get; } = timeTickAligned;
-
-        public bool Streaming { get; } = streaming;
-
-        public IMsgStream Stream { get; set; } = stream;
-
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        /// <summary>Where the subscription resumes after a restart (saved in the meta KV, but for SSE).</summary>
-        public SubscriptionCheckpoint? Checkpoint { get; set; }
-
-        /// <summary>The checkpoint past the answers given since, which the next consume acknowledges.</summary>
-        public SubscriptionCheckpoint? Pending { get; set; }
-
-        /// <summary>Set, under the gate, once the subscription has ended: a call that waited for the gate opens anew.</summary>
-        public bool Ended { get; set; }
-
-        /// <summary>This gateway let go of it for another one: its end leaves the groups and checkpoint alone.</summary>
-        public bool LetGo { get; set; }
-
-        public long LastUsed => Interlocked.Read(ref _lastUsed);
-
-        public void Touch(TimeProvider time) => Interlocked.Exchange(ref _lastUsed, time.GetTimestamp());
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "Subscription {SubName} opened on {Channels} (timeTickAligned={Aligned}).")]
@@ -697,13 +486,4 @@ public sealed partial class StreamSubscriptions(
         public static partial void LetGo(ILogger logger, string subName);
 
     }
-}
-
-/// <summary>A streaming subscription's stream; disposing it ends the subscription.</summary>
-public sealed class SubscriptionLease(IMsgStream stream, Func<Task> end) : IAsyncDisposable
-{
-    /// <summary>The subscription's stream.</summary>
-    public IMsgStream Stream => stream;
-
-    public async ValueTask DisposeAsync() => await end().ConfigureAwait(false);
 }

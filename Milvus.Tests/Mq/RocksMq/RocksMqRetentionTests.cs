@@ -192,17 +192,21 @@ public sealed class RocksMqRetentionTests(ITestOutputHelper output)
             return read;
         })).ToList();
         var passes = 0;
+        var firstPass = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var retention = Task.Run(async () =>
         {
             while (!done.IsCancellationRequested)
             {
                 await mq.RunRetentionAsync();
                 passes++;
+                firstPass.TrySetResult();
             }
         });
 
         await Task.WhenAll(producers).WaitAsync(TimeSpan.FromSeconds(60));
         var reads = await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60));
+        // The loop may not have been scheduled yet on a busy machine: it runs at least once before it is told to stop.
+        await firstPass.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await done.CancelAsync();
         await retention.WaitAsync(TimeSpan.FromSeconds(60));
         await mq.RunRetentionAsync();

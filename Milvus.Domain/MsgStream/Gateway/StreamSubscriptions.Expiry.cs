@@ -1,0 +1,72 @@
+
+namespace Milvus.Domain.MsgStream.Gateway;
+
+/// <summary>The sweeper: ends the subscriptions, held here or only kept in the meta KV, that no call has used for the idle time.</summary>
+public sealed partial class StreamSubscriptions
+{
+    /// <summary>
+    /// Ends every subscription unused for longer than the idle timeout and not in a call, and every kept one that no
+    /// gateway has saved for as long; returns how many.
+    /// </summary>
+    public async Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default)
+    {
+        var idle = TimeSpan.FromSeconds(options.Value.SubscriptionIdleSeconds);
+        var now = time.GetTimestamp();
+        var expired = 0;
+        foreach (var (name, subscription) in _subscriptions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (subscription.Streaming || time.GetElapsedTime(subscription.LastUsed, now) < idle || !await subscription.Gate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+            if (subscription.Ended || time.GetElapsedTime(subscription.LastUsed, now) < idle)
+            {
+                subscription.Gate.Release();
+                continue;
+            }
+            await EndAsync(name, subscription, ownsGate: true).ConfigureAwait(false);
+            Log.Expired(logger, name);
+            expired++;
+        }
+        return expired + await ExpireKeptAsync(idle, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends the kept subscriptions that no gateway has saved for the idle timeout (counted from this gateway's start at
+    /// the earliest), so that an abandoned one does not hold its groups, and with them the queue's retention, for ever.
+    /// </summary>
+    private async Task<int> ExpireKeptAsync(TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var kept = await meta.LoadWithPrefixAsync(SubscriptionCheckpoint.KeyPrefix, cancellationToken).ConfigureAwait(false);
+        var expired = 0;
+        for (var i = 0; i < kept.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = kept.Keys[i][SubscriptionCheckpoint.KeyPrefix.Length..];
+            if (_subscriptions.ContainsKey(name))
+            {
+                continue;
+            }
+            bool Idle(SubscriptionCheckpoint checkpoint) =>
+                time.GetUtcNow().ToUnixTimeMilliseconds() - Math.Max(checkpoint.SavedAtMs, _startedAtMs) >= (long)idle.TotalMilliseconds;
+            try
+            {
+                if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
+                {
+                    Log.Expired(logger, name);
+                    expired++;
+                }
+            }
+            catch (Exception ex) when (ex is SubscriptionConflictException or SubscriptionNotFoundException)
+            {
+                // Opened here, or ended elsewhere, meanwhile.
+            }
+            catch (SubscriptionCheckpointUnreadableException ex)
+            {
+                Log.Unreadable(logger, ex, name);
+            }
+        }
+        return expired;
+    }
+}
