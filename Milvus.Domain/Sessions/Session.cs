@@ -30,6 +30,7 @@ public sealed partial class Session : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ServiceDiscovery _discovery;
+    private readonly ActiveStandby _activeStandby;
     private readonly LeaseJournal? _journal;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
@@ -56,6 +57,7 @@ public sealed partial class Session : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<Session>();
         _discovery = new ServiceDiscovery(kv, loggerFactory.CreateLogger<ServiceDiscovery>());
+        _activeStandby = new ActiveStandby(this, kv, _time, loggerFactory.CreateLogger<ActiveStandby>());
         _journal = journal;
         var third = TimeSpan.FromSeconds(ttlSeconds) / 6;
         RetryDelay = third < MinRetryDelay ? MinRetryDelay : third > MaxRetryDelay ? MaxRetryDelay : third;
@@ -206,77 +208,17 @@ public sealed partial class Session : IAsyncDisposable
 
     /// <summary>
     /// One attempt to take the exclusive role: puts <c>session/&lt;name&gt;</c> with this session's lease if the
-    /// key is absent. Returns whether this session now holds the role.
+    /// key is absent. Returns whether this session now holds the role (see <see cref="ActiveStandby"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The session is not exclusive or not registered.</exception>
-    public async Task<bool> TryClaimActiveAsync(CancellationToken cancellationToken = default)
-    {
-        SessionInfo info;
-        long lease;
-        lock (_gate)
-        {
-            info = _info is { Exclusive: true, ServerId: > 0 } own ? own : throw new InvalidOperationException("Only an initialized exclusive session can hold a role.");
-            lease = !_live.IsCancellationRequested ? _leaseId : throw new InvalidOperationException("The session is not registered.");
-        }
-        var json = SessionCodec.Encode(info with { Key = info.ServerName });
-        if (!await _kv.CompareVersionAndSwapAsync(ActiveKey(info), 0, json, lease, cancellationToken).ConfigureAwait(false))
-        {
-            return false;
-        }
-        lock (_gate)
-        {
-            _activeJson = lease == _leaseId ? json : null;
-        }
-        Log.Activated(_logger, info.ServerName, info.ServerId);
-        return true;
-    }
+    public Task<bool> TryClaimActiveAsync(CancellationToken cancellationToken = default) => _activeStandby.TryClaimAsync(cancellationToken);
 
     /// <summary>
-    /// Active-standby: waits until this session holds its exclusive role, and returns the live signal of the
-    /// registration that holds it. Meanwhile it is a standby: it watches the role key, reports the holder it sees
-    /// (null when there is none) through <paramref name="onActiveChanged"/>, and claims the key once the holder's
-    /// lease has ended. A lost registration, an outage or a compaction only makes it wait and try again.
+    /// Active-standby (Milvus's <c>ProcessActiveStandBy</c>): waits until this session holds its exclusive role, and
+    /// returns the live signal of the registration that holds it (see <see cref="ActiveStandby"/>).
     /// </summary>
-    public async Task<CancellationToken> ProcessActiveStandbyAsync(Action<SessionInfo?> onActiveChanged, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(onActiveChanged);
-        var key = ActiveKey(Info ?? throw new InvalidOperationException("The session is not initialized."));
-        while (true)
-        {
-            var live = await WaitRegisteredAsync(cancellationToken).ConfigureAwait(false);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, live);
-            try
-            {
-                if (await TryClaimActiveAsync(linked.Token).ConfigureAwait(false))
-                {
-                    return live;
-                }
-                var listing = await _kv.LoadWithRevisionAsync(key, linked.Token).ConfigureAwait(false);
-                var at = IndexOf(listing.Pairs.Keys, key);
-                if (at < 0)
-                {
-                    onActiveChanged(null);
-                    continue;
-                }
-                onActiveChanged(SessionCodec.TryDecode(key, listing.Pairs.Values[at]));
-                await WaitUntilFreedAsync(key, listing.Revision + 1, onActiveChanged, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The registration was lost: wait for the next one.
-            }
-            catch (KvWatchCompactedException)
-            {
-                // List and watch again.
-            }
-            catch (Exception e) when (e is KvException or InvalidOperationException)
-            {
-                // The store is down or refused, the lease just ended, or the registration is being made again.
-                Log.StandbyRetry(_logger, key, e.Message);
-                await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+    public Task<CancellationToken> ProcessActiveStandbyAsync(Action<SessionInfo?> onActiveChanged, CancellationToken cancellationToken) =>
+        _activeStandby.ProcessAsync(onActiveChanged, cancellationToken);
 
     /// <summary>Rewrites the registration (and the role key, when held) with <c>Stopping = true</c>; Update events follow.</summary>
     public async Task MarkStoppingAsync(CancellationToken cancellationToken = default)
@@ -298,7 +240,7 @@ public sealed partial class Session : IAsyncDisposable
         await _kv.SaveWithLeaseAsync(SessionCodec.ServiceRoot + info.Key, SessionCodec.Encode(info), lease, cancellationToken).ConfigureAwait(false);
         if (active is not null)
         {
-            await _kv.CompareValueAndSwapAsync(ActiveKey(info), active, SessionCodec.Encode(info with { Key = info.ServerName }), lease, cancellationToken).ConfigureAwait(false);
+            await _kv.CompareValueAndSwapAsync(ActiveStandby.ActiveKey(info), active, SessionCodec.Encode(info with { Key = info.ServerName }), lease, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -515,8 +457,28 @@ public sealed partial class Session : IAsyncDisposable
         RegistrationChanged?.Invoke(false, reason);
     }
 
+    /// <summary>This exclusive session's registration and live lease.</summary>
+    /// <exception cref="InvalidOperationException">The session is not exclusive, not initialized or not registered.</exception>
+    internal (SessionInfo Info, long LeaseId) LiveExclusiveRegistration()
+    {
+        lock (_gate)
+        {
+            var info = _info is { Exclusive: true, ServerId: > 0 } own ? own : throw new InvalidOperationException("Only an initialized exclusive session can hold a role.");
+            return (info, !_live.IsCancellationRequested ? _leaseId : throw new InvalidOperationException("The session is not registered."));
+        }
+    }
+
+    /// <summary>Records that the role key holds <paramref name="json"/> under <paramref name="leaseId"/>, if that lease is still this session's.</summary>
+    internal void HoldsRole(long leaseId, string json)
+    {
+        lock (_gate)
+        {
+            _activeJson = leaseId == _leaseId ? json : null;
+        }
+    }
+
     /// <summary>The live signal of the current registration, once there is one.</summary>
-    private async Task<CancellationToken> WaitRegisteredAsync(CancellationToken cancellationToken)
+    internal async Task<CancellationToken> WaitRegisteredAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -531,37 +493,6 @@ public sealed partial class Session : IAsyncDisposable
             }
             await registered.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Follows the role key from <paramref name="revision"/> until it is deleted.</summary>
-    private async Task WaitUntilFreedAsync(string key, long revision, Action<SessionInfo?> onActiveChanged, CancellationToken cancellationToken)
-    {
-        await foreach (var response in _kv.WatchWithRevisionAsync(key, revision, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var change in response.Events.Where(e => e.Key == key))
-            {
-                if (change.Type == KvEventType.Delete)
-                {
-                    onActiveChanged(null);
-                    return;
-                }
-                onActiveChanged(SessionCodec.TryDecode(key, change.Value));
-            }
-        }
-    }
-
-    private static string ActiveKey(SessionInfo info) => SessionCodec.ServiceRoot + info.ServerName;
-
-    private static int IndexOf(IReadOnlyList<string> keys, string key)
-    {
-        for (var i = 0; i < keys.Count; i++)
-        {
-            if (keys[i] == key)
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private static CancellationTokenSource Cancelled()
@@ -585,11 +516,6 @@ public sealed partial class Session : IAsyncDisposable
         [LoggerMessage(EventId = 7504, Level = LogLevel.Debug, Message = "Registering {Key} again failed ({Reason}); retrying.")]
         public static partial void RegisterRetry(ILogger logger, string key, string reason);
 
-        [LoggerMessage(EventId = 7505, Level = LogLevel.Information, Message = "Server {ServerId} holds the exclusive role {Role}.")]
-        public static partial void Activated(ILogger logger, string role, long serverId);
-
-        [LoggerMessage(EventId = 7506, Level = LogLevel.Information, Message = "The standby for {Key} retries: {Reason}")]
-        public static partial void StandbyRetry(ILogger logger, string key, string reason);
 
         [LoggerMessage(EventId = 7507, Level = LogLevel.Warning, Message = "The session could not end cleanly: {Reason}. Its lease ends by itself.")]
         public static partial void StopFailed(ILogger logger, string reason);
