@@ -3,11 +3,13 @@ using Milvus.Benchmarks.Cluster;
 using Milvus.Benchmarks.Mq;
 using Milvus.Benchmarks.MsgStream;
 using Milvus.Benchmarks.Sessions;
+using Milvus.Benchmarks.SideBySide;
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
 // msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
 // msgstream-http [seconds] [producers] [batch] [gateway dll...] (one build of the gateway against another);
+// side-by-side [seconds] [producers,...] [batches,...] [rounds] (the gateway, nats-server -js and redis-server; scripts/side-by-side.sh);
 // cluster [seconds] [producers] [batch] (three gateways on the etcd and Redis of MILVUS_TEST_ETCD_ENDPOINTS and MILVUS_TEST_REDIS);
 // bare-server URL is the driver's baseline child process.
 switch (args)
@@ -24,6 +26,8 @@ switch (args)
         return await MsgStreamRounds.RunConsumeAsync(rest);
     case ["msgstream-produce", .. var rest]:
         return await MsgStreamRounds.RunProduceAsync(rest);
+    case ["side-by-side", .. var rest]:
+        return await SideBySideDriver.RunAsync(rest);
     case ["msgstream-http", .. var rest]:
         return await MsgStreamHttpLoad.RunAsync(rest);
     case ["msgstream-latency", .. var rest]:

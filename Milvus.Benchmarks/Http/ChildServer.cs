@@ -61,21 +61,8 @@ internal sealed class ChildServer : IDisposable
         probe.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
         probe.Stop();
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(command.File);
-        foreach (var arg in command.Args)
-        {
-            info.ArgumentList.Add(arg.Replace("{url}", url, StringComparison.Ordinal));
-        }
-        foreach (var (key, value) in command.Env)
-        {
-            info.Environment[key] = value.Replace("{url}", url, StringComparison.Ordinal);
-        }
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start the {name} server.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = StartProcess("dotnet", [command.File, .. command.Args.Select(a => a.Replace("{url}", url, StringComparison.Ordinal))],
+            command.Env.ToDictionary(e => e.Key, e => e.Value.Replace("{url}", url, StringComparison.Ordinal)), name);
         var server = new ChildServer(process, url);
         using var http = new HttpClient();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
@@ -101,6 +88,26 @@ internal sealed class ChildServer : IDisposable
         }
         server.Dispose();
         throw new InvalidOperationException($"The {name} server did not come up at {url}.");
+    }
+
+    /// <summary>Starts <paramref name="program"/> with its output read and dropped, so that it never blocks on a full pipe.</summary>
+    internal static Process StartProcess(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string name)
+    {
+        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in env)
+        {
+            info.Environment[key] = value;
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start the {name} server.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public void Dispose()
