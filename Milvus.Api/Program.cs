@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using FluentValidation;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Endpoints;
 using Milvus.Api.Hosting;
@@ -53,6 +55,8 @@ builder.Services.AddSingleton(sp => new ComponentRegistry(sp.GetServices<ICompon
 builder.Services.AddHostedService<ComponentLifecycleService>();
 builder.Services.AddHealthChecks()
     .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
+// Every check answers within 1.5 s, so readiness answers within 2 s whatever a backend does.
+builder.Services.AddSingleton<IPostConfigureOptions<HealthCheckServiceOptions>, BoundedHealthChecks>();
 
 // Subsystems register here, one line each, in start order.
 builder.Services.AddMilvusKv();
@@ -65,7 +69,23 @@ builder.Services.AddMilvusArchive();
 builder.Services.AddMilvusHardening();
 builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
-var app = builder.Build();
+WebApplication app;
+try
+{
+    app = builder.Build();
+    // A gateway process (on Kestrel) binds and checks every setting here, so that a bad one stops the start with one
+    // line rather than a stack trace. A test host (WebApplicationFactory's TestServer) starts the host itself and
+    // sees the same exception there.
+    if (app.Services.GetRequiredService<IServer>().GetType().Namespace?.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) == true)
+    {
+        app.Services.GetService<IStartupValidator>()?.Validate();
+    }
+}
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } reason)
+{
+    Console.Error.WriteLine($"The gateway cannot start: {reason}");
+    return 1;
+}
 
 app.UseInt64Json();
 app.UseExceptionHandler();
@@ -93,6 +113,7 @@ app.MapSegmentsApi();
 
 app.WarnWhenExposedWithoutKeys();
 app.Run();
+return 0;
 
 /// <summary>The gateway's entry point; public so that tests can host it.</summary>
 public partial class Program;

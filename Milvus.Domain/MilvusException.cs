@@ -21,6 +21,9 @@ public enum ErrorKind
     /// <summary>The operation cannot complete now but may later, e.g. an exhausted logical clock (503).</summary>
     Busy,
 
+    /// <summary>The caller holds as much of something as one caller may (429).</summary>
+    TooMany,
+
     /// <summary>The storage under the data directory is full; nothing was written (507).</summary>
     InsufficientStorage,
 }

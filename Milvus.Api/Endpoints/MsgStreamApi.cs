@@ -89,7 +89,7 @@ public static class MsgStreamApi
             return forwarded;
         }
         var pack = await holder.ServeHereAsync(request.SubName!, () => subscriptions.ConsumeAsync(request.SubName!, Names(request.Channels), request.TimeTickAligned ?? false,
-            StartOf(request.Position), TimeSpan.FromMilliseconds(request.WaitMs ?? 0), cancellationToken));
+            StartOf(request.Position), TimeSpan.FromMilliseconds(request.WaitMs ?? 0), ClientIdentity.Of(httpContext), cancellationToken));
         return TypedResults.Ok(pack is null ? StreamPackResponse.Empty : ToResponse(pack));
     }
 
@@ -104,7 +104,7 @@ public static class MsgStreamApi
         var positions = request.Positions!.Select(p => new MsgPosition(p!.ChannelName!, p.MsgId ?? 0, p.MsgGroup ?? request.SubName!, p.Timestamp ?? 0)).ToArray();
         await holder.ServeHereAsync(request.SubName!, async () =>
         {
-            await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, cancellationToken);
+            await subscriptions.SeekAsync(request.SubName!, Names(request.Channels), positions, ClientIdentity.Of(httpContext), cancellationToken);
             return true;
         });
         return TypedResults.NoContent();
@@ -153,7 +153,7 @@ public static class MsgStreamApi
         {
             return forwarded;
         }
-        var lease = await holder.ServeHereAsync(name, () => subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), httpContext.RequestAborted));
+        var lease = await holder.ServeHereAsync(name, () => subscriptions.OpenStreamingAsync(name, names, timeTickAligned ?? true, StartOf(position), ClientIdentity.Of(httpContext), httpContext.RequestAborted));
         // Ends the subscription when the response is done, however it ends.
         httpContext.Response.RegisterForDisposeAsync(lease);
         return new EventStreamResult<StreamPackResponse>(Packs(lease, httpContext.RequestAborted));

@@ -53,6 +53,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         ErrorKind.Conflict => StatusCodes.Status409Conflict,
         ErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorKind.Unavailable or ErrorKind.Busy => StatusCodes.Status503ServiceUnavailable,
+        ErrorKind.TooMany => StatusCodes.Status429TooManyRequests,
         ErrorKind.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };

@@ -55,6 +55,8 @@ public sealed class SubscriptionForwarder(HttpClient http, SubscriptionOwners ow
             }
         }
         message.Headers.Add(ActiveTsoSource.ForwardedHeader, "subscription");
+        // The holder counts the subscription against the caller, not against this gateway.
+        message.Headers.TryAddWithoutValidation(ClientIdentity.HeaderName, ClientIdentity.Of(context));
         // A consume waits up to its longest wait; an SSE stream lasts as long as the client stays.
         using var timeout = streaming ? null : new CancellationTokenSource(TimeSpan.FromMilliseconds(options.Value.MaxWaitMs) + TimeSpan.FromSeconds(30));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout?.Token ?? CancellationToken.None);

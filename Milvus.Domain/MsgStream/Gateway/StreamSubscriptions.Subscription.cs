@@ -19,6 +19,9 @@ public sealed partial class StreamSubscriptions
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
+        /// <summary>The client that opened it (an API key's hash or an address), counted against its own limit.</summary>
+        public string? Client { get; init; }
+
         /// <summary>Where the subscription resumes after a restart (saved in the meta KV, but for SSE).</summary>
         public SubscriptionCheckpoint? Checkpoint { get; set; }
 

@@ -50,9 +50,10 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="MqChannelNotFoundException">A channel does not exist.</exception>
     /// <exception cref="SubscriptionConflictException">The subscription exists on other channels, of the other kind, or is streaming.</exception>
     /// <exception cref="SubscriptionLimitException">A new subscription would pass the limit.</exception>
-    public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, CancellationToken cancellationToken = default)
+    /// <exception cref="SubscriptionClientLimitException">A new subscription would pass <paramref name="client"/>'s limit.</exception>
+    public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, string? client = null, CancellationToken cancellationToken = default)
     {
-        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
         try
         {
             await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
@@ -90,12 +91,12 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="MqChannelNotFoundException">A channel does not exist.</exception>
     /// <exception cref="MqMsgIdNotFoundException">A position's message is no longer stored.</exception>
     /// <exception cref="MsgStreamException">A position names a channel the subscription does not read, or a time-ticked one lacks a channel's position.</exception>
-    public async Task SeekAsync(string subName, IReadOnlyList<string> channels, IReadOnlyList<MsgPosition> positions, CancellationToken cancellationToken = default)
+    public async Task SeekAsync(string subName, IReadOnlyList<string> channels, IReadOnlyList<MsgPosition> positions, string? client = null, CancellationToken cancellationToken = default)
     {
         // A new subscription is time-ticked, unless it is one kept from before a restart.
         var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
             : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
-        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
         var owned = true;
         try
         {
@@ -161,13 +162,13 @@ public sealed partial class StreamSubscriptions(
     /// <see cref="IMsgStream.Chan"/> of the returned lease's stream, and disposing the lease ends it.
     /// </summary>
     /// <exception cref="SubscriptionConflictException">A subscription of that name is open.</exception>
-    public async Task<SubscriptionLease> OpenStreamingAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, CancellationToken cancellationToken = default)
+    public async Task<SubscriptionLease> OpenStreamingAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, string? client = null, CancellationToken cancellationToken = default)
     {
         if (_subscriptions.ContainsKey(subName))
         {
             throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
         }
-        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: true, cancellationToken).ConfigureAwait(false);
+        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: true, client, cancellationToken).ConfigureAwait(false);
         return new SubscriptionLease(subscription.Stream, () => EndAsync(subName, subscription, ownsGate: false));
     }
 
@@ -264,7 +265,7 @@ public sealed partial class StreamSubscriptions(
         Skipped = [.. first.Skipped, .. next.Skipped],
     };
 
-    private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, CancellationToken cancellationToken)
+    private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, string? client, CancellationToken cancellationToken)
     {
         if (_subscriptions.TryGetValue(subName, out var existing))
         {
@@ -284,6 +285,11 @@ public sealed partial class StreamSubscriptions(
             if (_subscriptions.Count >= limit)
             {
                 throw new SubscriptionLimitException(limit);
+            }
+            var perClient = options.Value.MaxSubscriptionsPerClient;
+            if (client is not null && _subscriptions.Values.Count(s => s.Client == client) >= perClient)
+            {
+                throw new SubscriptionClientLimitException(perClient);
             }
             foreach (var channel in channels)
             {
@@ -315,7 +321,7 @@ public sealed partial class StreamSubscriptions(
                     throw;
                 }
             }
-            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint };
+            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint, Client = client };
             subscription.Touch(time);
             _subscriptions[subName] = subscription;
             if (kept is null)

@@ -22,6 +22,13 @@ public sealed class SubscriptionLimitException(int limit)
     public ErrorKind Kind => ErrorKind.Busy;
 }
 
+/// <summary>The client holds as many subscriptions on this gateway as one client may (429: delete one, or let one expire).</summary>
+public sealed class SubscriptionClientLimitException(int limit)
+    : Exception($"This client holds {limit} subscriptions on this gateway, the most one client may (Milvus:MsgStream:MaxSubscriptionsPerClient); delete one or wait for idle ones to expire."), IMilvusError
+{
+    public ErrorKind Kind => ErrorKind.TooMany;
+}
+
 /// <summary>A streaming subscription's stream; disposing it ends the subscription.</summary>
 public sealed class SubscriptionLease(IMsgStream stream, Func<Task> end) : IAsyncDisposable
 {
