@@ -42,7 +42,8 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
         : context.ProblemDetails.Title ?? $"The request failed with status {context.ProblemDetails.Status}.";
 });
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
+// Validators hold no state: one of each serves every request, rather than one built (rules and all) per request.
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton, includeInternalTypes: true);
 
 builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddMilvusSwagger();
