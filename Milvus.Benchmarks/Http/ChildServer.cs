@@ -10,32 +10,38 @@ internal sealed record ChildCommand(string File, string[] Args, Dictionary<strin
     /// The gateway on a data directory, logging warnings only: the build in <paramref name="dll"/>, by default the
     /// Release build of this repository.
     /// </summary>
-    public static ChildCommand Gateway(string dataDir, string? dll = null)
+    public static ChildCommand Gateway(string dataDir, string? dll = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         if (dll is not null)
         {
-            return GatewayAt(dll, dataDir);
+            return GatewayAt(dll, dataDir, settings);
         }
         var root = AppContext.BaseDirectory;
         while (!System.IO.File.Exists(Path.Combine(root, "Milvus.sln")))
         {
             root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Run from inside the repository.");
         }
-        return GatewayAt(Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll"), dataDir);
+        return GatewayAt(Path.Combine(root, "Milvus.Api", "bin", "Release", "net10.0", "Milvus.Api.dll"), dataDir, settings);
     }
 
-    private static ChildCommand GatewayAt(string dll, string dataDir)
+    /// <summary>The gateway in <paramref name="dll"/>, with <paramref name="settings"/> (as <c>Milvus:Mq:Backend</c>) in its environment.</summary>
+    private static ChildCommand GatewayAt(string dll, string dataDir, IReadOnlyDictionary<string, string>? settings)
     {
         if (!System.IO.File.Exists(dll))
         {
             throw new InvalidOperationException($"Build the gateway first: dotnet build Milvus.Api -c Release ({dll} is missing).");
         }
-        return new(dll, [], new()
+        var env = new Dictionary<string, string>
         {
             ["Milvus__DataDir"] = dataDir,
             ["ASPNETCORE_URLS"] = "{url}",
             ["Logging__LogLevel__Default"] = "Warning",
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            env[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        return new(dll, [], env);
     }
 }
 

@@ -16,9 +16,9 @@ namespace Milvus.Benchmarks.SideBySide;
 /// <summary>
 /// Produce through the gateway next to NATS JetStream and Redis Streams, in one run on one machine (issue 20 and
 /// issue 22): the Release gateway on embedded RocksMQ (<c>POST /api/v1/channels/{c}/messages</c>), <c>nats-server -js</c>
-/// with a file-stored stream (one JetStream publish per msg, a batch awaits all its acks), and <c>redis-server</c> with
-/// AOF everysec (one pipelined <c>XADD</c> per msg, a batch awaits all its replies), each a child process on a free
-/// loopback port. For each batch size and number of closed-loop producers, the targets take turns in interleaved rounds;
+/// with a file-stored stream (one JetStream publish per msg, a batch awaits all its acks), <c>redis-server</c> with
+/// AOF everysec (one pipelined <c>XADD</c> per msg, a batch awaits all its replies), and a second gateway with
+/// <c>Milvus:Mq:Backend=redis</c> on that same redis-server, each a child process on a free loopback port. For each batch size and number of closed-loop producers, the targets take turns in interleaved rounds;
 /// the table gives msg/s, the p50 and p99 of one call (a batch acknowledged whole) and each server's CPU per msg from
 /// /proc. Between rounds every target's channel is emptied, untimed. Payloads are 1 KiB.
 /// Usage: <c>side-by-side [seconds per turn] [producers, comma-separated] [batches, comma-separated] [rounds]</c>;
@@ -40,12 +40,20 @@ public static class SideBySideDriver
         var targets = new List<ITarget>();
         try
         {
-            targets.Add(await GatewayTarget.StartAsync(Path.Combine(dir, "gateway"), payload, producers.Max()));
+            targets.Add(await GatewayTarget.StartAsync("gateway", Path.Combine(dir, "gateway"), payload, producers.Max(), null));
             targets.Add(await NatsTarget.StartAsync(Path.Combine(dir, "nats"), payload));
-            targets.Add(await RedisTarget.StartAsync(Path.Combine(dir, "redis"), payload));
+            var redis = await RedisTarget.StartAsync(Path.Combine(dir, "redis"), payload);
+            targets.Add(redis);
+            // The gateway again, on Redis Streams in the same redis-server as the raw XADDs (issue 22).
+            targets.Add(await GatewayTarget.StartAsync("gateway on Redis", Path.Combine(dir, "gateway-redis"), payload, producers.Max(), new Dictionary<string, string>
+            {
+                ["Milvus:Mq:Backend"] = "redis",
+                ["Milvus:Redis:Configuration"] = $"127.0.0.1:{redis.Port}",
+                ["Milvus:Etcd:RootPath"] = "side-by-side",
+            }));
             Console.WriteLine($"Produce side by side, {PayloadSize} B msgs, {rounds} interleaved rounds of {seconds:0.#} s per target, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-            Console.WriteLine($"| batch | producers | {string.Join(" | ", targets.Select(t => $"{t.Name} msg/s"))} | gateway ÷ NATS | gateway ÷ Redis | {string.Join(" | ", targets.Select(t => $"{t.Name} p50 / p99 ms"))} | {string.Join(" | ", targets.Select(t => $"{t.Name} CPU µs/msg"))} |");
-            Console.WriteLine($"| ---: | ---: |{string.Concat(Enumerable.Repeat(" ---: |", targets.Count * 3 + 2))}");
+            Console.WriteLine($"| batch | producers | {string.Join(" | ", targets.Select(t => $"{t.Name} msg/s"))} | gateway ÷ NATS | gateway ÷ Redis | gateway on Redis ÷ Redis | {string.Join(" | ", targets.Select(t => $"{t.Name} p50 / p99 ms"))} | {string.Join(" | ", targets.Select(t => $"{t.Name} CPU µs/msg"))} |");
+            Console.WriteLine($"| ---: | ---: |{string.Concat(Enumerable.Repeat(" ---: |", targets.Count * 3 + 3))}");
             foreach (var batch in batches)
             {
                 foreach (var p in producers)
@@ -61,7 +69,7 @@ public static class SideBySideDriver
                     }
                     var rates = targets.Select(t => results[t].Rate).ToList();
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {batch} | {p} | {string.Join(" | ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} | {rates[0] / rates[1]:0.00} | {rates[0] / rates[2]:0.00} | " +
+                        $"| {batch} | {p} | {string.Join(" | ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} | {rates[0] / rates[1]:0.00} | {rates[0] / rates[2]:0.00} | {rates[3] / rates[2]:0.00} | " +
                         $"{string.Join(" | ", targets.Select(t => $"{results[t].Percentile(0.50):0.00} / {results[t].Percentile(0.99):0.00}"))} | " +
                         $"{string.Join(" | ", targets.Select(t => $"{results[t].CpuMicrosPerMsg:0.0}"))} |"));
                 }
@@ -138,18 +146,18 @@ public static class SideBySideDriver
     }
 
     /// <summary>The Release gateway on embedded RocksMQ, produce over HTTP at the message-queue level.</summary>
-    private sealed class GatewayTarget(ChildServer server, HttpClient http, byte[] payload) : ITarget
+    private sealed class GatewayTarget(string name, ChildServer server, HttpClient http, byte[] payload) : ITarget
     {
         private readonly Dictionary<int, byte[]> _bodies = [];
 
-        public string Name => "gateway";
+        public string Name => name;
 
         public int ProcessId => server.ProcessId;
 
-        public static async Task<GatewayTarget> StartAsync(string dataDir, byte[] payload, int connections)
+        public static async Task<GatewayTarget> StartAsync(string name, string dataDir, byte[] payload, int connections, IReadOnlyDictionary<string, string>? settings)
         {
-            var server = await ChildServer.StartAsync("gateway", ChildCommand.Gateway(dataDir));
-            var target = new GatewayTarget(server, MqHttpLoad.NewClient(server.Url, connections), payload);
+            var server = await ChildServer.StartAsync(name, ChildCommand.Gateway(dataDir, settings: settings));
+            var target = new GatewayTarget(name, server, MqHttpLoad.NewClient(server.Url, connections), payload);
             await MqHttpLoad.CreateChannelAsync(target.Http, Channel);
             return target;
         }
@@ -234,6 +242,8 @@ public static class SideBySideDriver
         public string Name => "Redis";
 
         public int ProcessId => server.ProcessId;
+
+        public int Port => server.Port;
 
         public static async Task<RedisTarget> StartAsync(string dataDir, byte[] payload)
         {
