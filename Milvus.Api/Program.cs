@@ -8,7 +8,6 @@ using Milvus.Api.Endpoints;
 using Milvus.Api.Hosting;
 using Milvus.Api.Infrastructure;
 using Milvus.Api.Security;
-using Milvus.Domain.Components;
 using Milvus.Workers.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -48,27 +47,16 @@ builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Si
 builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddMilvusSwagger();
 builder.Services.AddMilvusSecurity();
+builder.Services.AddMilvusHardening();
 builder.Services.AddMilvusTelemetry();
 builder.Services.AddMilvusJobs();
 
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp => new ComponentRegistry(sp.GetServices<IComponent>(), sp.GetRequiredService<IOptions<StatisticsOptions>>().Value.Channel));
-builder.Services.AddHostedService<ComponentLifecycleService>();
-builder.Services.AddHealthChecks()
-    .AddCheck<DataDirHealthCheck>("data-dir", tags: [HealthApi.ReadyTag]);
+// Everything the gateway runs; each subsystem registers itself, in start order.
+builder.Services.AddMilvusWorkers();
+builder.Services.AddListeningAddressAsSessionAddress();
+builder.Services.AddMilvusForwarding();
 // Every check answers within 1.5 s, so readiness answers within 2 s whatever a backend does.
 builder.Services.AddSingleton<IPostConfigureOptions<HealthCheckServiceOptions>, BoundedHealthChecks>();
-
-// Subsystems register here, one line each, in start order.
-builder.Services.AddMilvusKv();
-builder.Services.AddMilvusSessions();
-builder.Services.AddMilvusTso();
-builder.Services.AddMilvusMq();
-builder.Services.AddMilvusChannels();
-builder.Services.AddMilvusMsgStream();
-builder.Services.AddMilvusArchive();
-builder.Services.AddMilvusHardening();
-builder.Services.AddMilvusInstrumentation(); // keep last: it wraps the stores and queue registered above
 
 WebApplication app;
 try

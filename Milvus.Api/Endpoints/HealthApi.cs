@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Milvus.Workers.Hosting;
 
 namespace Milvus.Api.Endpoints;
 
@@ -8,7 +9,7 @@ namespace Milvus.Api.Endpoints;
 public static class HealthApi
 {
     /// <summary>The tag of the checks that readiness runs: one per configured backend.</summary>
-    public const string ReadyTag = "ready";
+    public const string ReadyTag = HealthTags.Ready;
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {

@@ -4,9 +4,10 @@ using Hangfire.Redis.StackExchange;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
-using Milvus.Domain.Params;
-using Milvus.Workers.Jobs;
 using Milvus.Domain.Kv;
+using Milvus.Domain.Params;
+using Milvus.Workers.Hosting;
+using Milvus.Workers.Jobs;
 
 namespace Milvus.Api.Hosting;
 
@@ -22,6 +23,7 @@ public static class JobsExtensions
     /// </summary>
     public static IServiceCollection AddMilvusJobs(this IServiceCollection services)
     {
+        services.AddMilvusOptions<JobsOptions>(JobsOptions.SectionName, o => o.Validate());
         // The storage is this host's own singleton. Hangfire's default registration hands out the static
         // JobStorage.Current, which several hosts in one process (as in tests) would share by accident.
         services.AddSingleton<JobStorage>(provider =>

@@ -1,6 +1,3 @@
-using Milvus.Domain.Kv;
-using Milvus.Domain.Mq;
-using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -35,68 +32,4 @@ public static class TelemetryExtensions
     /// </summary>
     private static string RuntimeMetricName(string name) =>
         "milvus." + (name.EndsWith(".count", StringComparison.Ordinal) ? name[..^".count".Length] + ".number" : name);
-
-    /// <summary>
-    /// Wraps the stores and the message queue registered so far with their instruments: every
-    /// <see cref="IMetaKv"/>, <see cref="ITxnKv"/> and object store <see cref="IBaseKv"/> gets KV latencies and
-    /// errors per backend, every <see cref="IMqClient"/> gets per-channel counts and consumer lag, and RocksMQ (when
-    /// registered) its disk size. Call it after the subsystems have registered, so that it sees them whatever
-    /// their backend.
-    /// </summary>
-    public static IServiceCollection AddMilvusInstrumentation(this IServiceCollection services)
-    {
-        services.Decorate<IMetaKv>(null, (sp, inner) => new InstrumentedMetaKv(inner, "meta", sp.GetRequiredService<KvStores>().MetaBackend, sp.GetRequiredService<TimeProvider>()));
-        services.Decorate<ITxnKv>(null, (sp, inner) => inner is IMetaKv meta
-            ? new InstrumentedMetaKv(meta, "meta", sp.GetRequiredService<KvStores>().MetaBackend, sp.GetRequiredService<TimeProvider>())
-            : inner);
-        services.Decorate<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey, (sp, inner) =>
-            new InstrumentedKv(inner, "objects", sp.GetRequiredService<KvStores>().ObjectBackend, sp.GetRequiredService<TimeProvider>()));
-        services.Decorate<IMqClient>(null, (sp, inner) =>
-        {
-            if (sp.GetService<RocksMqDatabase>() is not null)
-            {
-                // Created with the queue and disposed with the container, which owns both.
-                sp.GetRequiredService<RocksMqDiskGauge>();
-            }
-            return new InstrumentedMqClient(inner);
-        });
-        services.AddSingleton(sp => new RocksMqDiskGauge(new RocksMqDiskTelemetry(() => sp.GetService<RocksMqDatabase>()?.Path)));
-        return services;
-    }
-
-    /// <summary>Replaces each registration of <typeparamref name="T"/> under <paramref name="key"/> with a decorated one.</summary>
-    private static void Decorate<T>(this IServiceCollection services, object? key, Func<IServiceProvider, T, T> decorate)
-        where T : class
-    {
-        for (var i = 0; i < services.Count; i++)
-        {
-            var descriptor = services[i];
-            if (descriptor.ServiceType != typeof(T) || !Equals(descriptor.ServiceKey, key))
-            {
-                continue;
-            }
-            services[i] = key is null
-                ? new ServiceDescriptor(typeof(T), sp => decorate(sp, (T)Create(sp, descriptor, null)), descriptor.Lifetime)
-                : new ServiceDescriptor(typeof(T), key, (sp, k) => decorate(sp, (T)Create(sp, descriptor, k)), descriptor.Lifetime);
-        }
-    }
-
-    private static object Create(IServiceProvider sp, ServiceDescriptor descriptor, object? key)
-    {
-        if (descriptor.IsKeyedService)
-        {
-            return descriptor.KeyedImplementationInstance
-                ?? descriptor.KeyedImplementationFactory?.Invoke(sp, key)
-                ?? ActivatorUtilities.CreateInstance(sp, descriptor.KeyedImplementationType!);
-        }
-        return descriptor.ImplementationInstance
-            ?? descriptor.ImplementationFactory?.Invoke(sp)
-            ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!);
-    }
-
-    /// <summary>Holds the RocksMQ disk gauge's registration for the container's lifetime.</summary>
-    private sealed class RocksMqDiskGauge(RocksMqDiskTelemetry telemetry) : IDisposable
-    {
-        public void Dispose() => telemetry.Dispose();
-    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
+using Milvus.Workers.Hosting;
 
 namespace Milvus.Api.Infrastructure;
 
@@ -10,12 +11,13 @@ public static class HardeningExtensions
     public const int MaxJsonDepth = 64;
 
     /// <summary>
-    /// Makes request JSON strict: a field that the route does not know is a 400 rather than silently dropped (so
+    /// Registers the request limits (<c>Milvus:Limits</c>) and makes request JSON strict: a field that the route does not know is a 400 rather than silently dropped (so
     /// a misspelt optional field cannot turn into a different, accepted request), and nesting is capped at
     /// <see cref="MaxJsonDepth"/>.
     /// </summary>
     public static IServiceCollection AddMilvusHardening(this IServiceCollection services)
     {
+        services.AddMilvusOptions<LimitsOptions>(LimitsOptions.SectionName, o => o.Validate());
         services.Configure<JsonOptions>(options =>
         {
             options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;

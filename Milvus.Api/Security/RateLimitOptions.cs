@@ -10,4 +10,7 @@ public sealed class RateLimitOptions
 
     /// <summary>How many requests a client may send at once above the steady rate.</summary>
     public int Burst { get; set; }
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => PermitsPerSecond >= 0 && Burst >= 0 ? null : "Milvus:RateLimit:PermitsPerSecond and Burst must not be negative.";
 }

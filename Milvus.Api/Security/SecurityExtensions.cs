@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Params;
 
+using Milvus.Workers.Hosting;
 using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Security;
@@ -26,6 +27,7 @@ public static partial class SecurityExtensions
     /// </summary>
     public static IServiceCollection AddMilvusSecurity(this IServiceCollection services)
     {
+        services.AddMilvusOptions<RateLimitOptions>(RateLimitOptions.SectionName, o => o.Validate());
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();

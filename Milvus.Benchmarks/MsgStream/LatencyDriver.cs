@@ -11,7 +11,6 @@ using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.MsgStream.Streams;
-using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 using Milvus.Workers.TimeTick;
 

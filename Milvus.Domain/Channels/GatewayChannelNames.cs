@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Components;
-using Milvus.Domain.Params;
+using Milvus.Domain.MsgStream;
 
 namespace Milvus.Domain.Channels;
 

@@ -17,4 +17,9 @@ public sealed class StatisticsOptions
 
     /// <summary>How often a gateway publishes its statistics, in milliseconds; 0 publishes nothing.</summary>
     public int IntervalMs { get; set; } = 10_000;
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => IntervalMs is >= 0 and <= 3_600_000 && Mq.MqNames.IsValid(Channel)
+        ? null
+        : "Milvus:Statistics:IntervalMs must be between 0 (off) and 3600000, and Milvus:Statistics:Channel a valid channel name.";
 }

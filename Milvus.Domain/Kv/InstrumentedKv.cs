@@ -32,12 +32,14 @@ public static class KvTelemetry
 /// <summary>
 /// The shared half of the KV decorators: times every <see cref="IBaseKv"/> call on the inner store and counts its
 /// errors (<see cref="KvTelemetry"/>), then answers or throws exactly as the inner store did.
+/// The decorated store is asked for on every call, so that a store opened after the decorator was made (at the
+/// gateway's Init, after the DI container built its users) is the one decorated.
 /// </summary>
-public abstract class InstrumentedKvBase<TKv>(TKv inner, string store, string backend, TimeProvider time) : IBaseKv
+public abstract class InstrumentedKvBase<TKv>(Func<TKv> inner, string store, string backend, TimeProvider time) : IBaseKv
     where TKv : IBaseKv
 {
     /// <summary>The decorated store.</summary>
-    protected TKv Inner { get; } = inner;
+    protected TKv Inner => inner();
 
     public Task<string> LoadAsync(string key, CancellationToken cancellationToken = default) =>
         MeasureAsync("load", () => Inner.LoadAsync(key, cancellationToken));
@@ -98,16 +100,29 @@ public abstract class InstrumentedKvBase<TKv>(TKv inner, string store, string ba
 }
 
 /// <summary>An instrumented <see cref="IBaseKv"/>, such as the object store.</summary>
-public sealed class InstrumentedKv(IBaseKv inner, string store, string backend, TimeProvider time)
-    : InstrumentedKvBase<IBaseKv>(inner, store, backend, time);
+public sealed class InstrumentedKv(Func<IBaseKv> inner, string store, string backend, TimeProvider time)
+    : InstrumentedKvBase<IBaseKv>(inner, store, backend, time)
+{
+    /// <summary>Decorates <paramref name="inner"/>.</summary>
+    public InstrumentedKv(IBaseKv inner, string store, string backend, TimeProvider time)
+        : this(() => inner, store, backend, time)
+    {
+    }
+}
 
 /// <summary>
 /// An instrumented <see cref="IMetaKv"/>. Watches and keep-alives are long-lived streams, so they pass through
 /// untimed.
 /// </summary>
-public sealed class InstrumentedMetaKv(IMetaKv inner, string store, string backend, TimeProvider time)
+public sealed class InstrumentedMetaKv(Func<IMetaKv> inner, string store, string backend, TimeProvider time)
     : InstrumentedKvBase<IMetaKv>(inner, store, backend, time), IMetaKv
 {
+    /// <summary>Decorates <paramref name="inner"/>.</summary>
+    public InstrumentedMetaKv(IMetaKv inner, string store, string backend, TimeProvider time)
+        : this(() => inner, store, backend, time)
+    {
+    }
+
     public Task MultiSaveAndRemoveAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removals, CancellationToken cancellationToken = default) =>
         MeasureAsync("multi_save_and_remove", () => Inner.MultiSaveAndRemoveAsync(saves, removals, cancellationToken));
 

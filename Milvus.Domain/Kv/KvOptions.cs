@@ -6,6 +6,9 @@ public sealed class KvOptions
     public const string SectionName = "Milvus:Kv";
 
     public KvBackend Backend { get; set; } = KvBackend.RocksDb;
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => Enum.IsDefined(Backend) ? null : "Milvus:Kv:Backend must be rocksdb, memory, etcd or redis.";
 }
 
 /// <summary>The meta key-value backends.</summary>
@@ -23,6 +26,9 @@ public sealed class ObjectStorageOptions
     public const string SectionName = "Milvus:ObjectStorage";
 
     public ObjectStorageBackend Backend { get; set; } = ObjectStorageBackend.Local;
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => Enum.IsDefined(Backend) ? null : "Milvus:ObjectStorage:Backend must be local or minio.";
 }
 
 /// <summary>The object store backends.</summary>
@@ -42,6 +48,9 @@ public sealed class EtcdOptions
 
     /// <summary>Every meta key lives under this prefix.</summary>
     public string RootPath { get; set; } = "by-dev";
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => string.IsNullOrWhiteSpace(Endpoints) ? "Milvus:Etcd:Endpoints must not be empty." : null;
 }
 
 /// <summary>Redis (section <c>Milvus:Redis</c>).</summary>
@@ -51,6 +60,9 @@ public sealed class RedisOptions
 
     /// <summary>A StackExchange.Redis configuration string.</summary>
     public string Configuration { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => string.IsNullOrWhiteSpace(Configuration) ? "Milvus:Redis:Configuration must not be empty." : null;
 }
 
 /// <summary>The S3-compatible object store (section <c>Milvus:Minio</c>).</summary>
@@ -67,4 +79,7 @@ public sealed class MinioOptions
     public string Bucket { get; set; } = "milvus-bucket";
 
     public bool UseSsl { get; set; }
+
+    /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
+    public string? Validate() => string.IsNullOrWhiteSpace(Endpoint) || string.IsNullOrWhiteSpace(Bucket) ? "Milvus:Minio:Endpoint and Milvus:Minio:Bucket must not be empty." : null;
 }

@@ -17,22 +17,55 @@ namespace Milvus.Domain.Kv;
 /// </summary>
 public sealed class KvStores : IAsyncDisposable
 {
-    private readonly RedisKv? _redisUnderMeta;
+    private readonly string _dataDir;
+    private readonly KvOptions _kv;
+    private readonly ObjectStorageOptions _objectStorage;
+    private readonly EtcdOptions _etcd;
+    private readonly RedisOptions _redis;
+    private readonly MinioOptions _minio;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    // Guards the one open: the first caller opens, the others wait for it and then see the open stores.
+    private readonly SemaphoreSlim _opening = new(1, 1);
+    private volatile Opened? _opened;
 
-    private KvStores(IMetaKv meta, IBaseKv objects, string metaBackend, string objectBackend, RedisKv? redisUnderMeta)
+    /// <summary>
+    /// The configured stores, not open yet: <see cref="OpenAsync(CancellationToken)"/> opens them. Embedded stores
+    /// live under <paramref name="dataDir"/> (the gateway's data directory, <c>Milvus:DataDir</c>, as a full path);
+    /// every meta key lives under <see cref="EtcdOptions.RootPath"/>, whatever the backend.
+    /// </summary>
+    public KvStores(
+        string dataDir,
+        KvOptions kv,
+        ObjectStorageOptions objectStorage,
+        EtcdOptions etcd,
+        RedisOptions redis,
+        MinioOptions minio,
+        TimeProvider timeProvider,
+        ILoggerFactory? loggerFactory = null)
     {
-        _redisUnderMeta = redisUnderMeta;
-        Meta = meta;
-        Objects = objects;
-        MetaBackend = metaBackend;
-        ObjectBackend = objectBackend;
+        _dataDir = dataDir;
+        _kv = kv;
+        _objectStorage = objectStorage;
+        _etcd = etcd;
+        _redis = redis;
+        _minio = minio;
+        _time = timeProvider;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        MetaBackend = Name(kv.Backend);
+        ObjectBackend = Name(objectStorage.Backend);
     }
 
+    /// <summary>Whether <see cref="OpenAsync(CancellationToken)"/> has opened the stores.</summary>
+    public bool IsOpen => _opened is not null;
+
     /// <summary>The meta store: all meta data, leases, watches and sessions.</summary>
-    public IMetaKv Meta { get; }
+    /// <exception cref="KvUnavailableException">The stores are not open yet.</exception>
+    public IMetaKv Meta => (_opened ?? throw NotOpen(MetaBackend)).Meta;
 
     /// <summary>The object store: segments and other large values.</summary>
-    public IBaseKv Objects { get; }
+    /// <exception cref="KvUnavailableException">The stores are not open yet.</exception>
+    public IBaseKv Objects => (_opened ?? throw NotOpen(ObjectBackend)).Objects;
 
     /// <summary>The meta backend's name, for health reports.</summary>
     public string MetaBackend { get; }
@@ -40,11 +73,7 @@ public sealed class KvStores : IAsyncDisposable
     /// <summary>The object backend's name, for health reports.</summary>
     public string ObjectBackend { get; }
 
-    /// <summary>
-    /// Opens the configured stores. Embedded stores live under <paramref name="dataDir"/> (the gateway's data
-    /// directory, <c>Milvus:DataDir</c>, as a full path); every meta key
-    /// lives under <see cref="EtcdOptions.RootPath"/>, whatever the backend.
-    /// </summary>
+    /// <summary>Opens the configured stores (see the constructor); at once.</summary>
     /// <exception cref="KvUnavailableException">An embedded store cannot be opened (for example, another process holds it).</exception>
     public static async Task<KvStores> OpenAsync(
         string dataDir,
@@ -57,34 +86,62 @@ public sealed class KvStores : IAsyncDisposable
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
     {
-        loggerFactory ??= NullLoggerFactory.Instance;
-        var root = etcd.RootPath;
-        var redisStore = kv.Backend == KvBackend.Redis ? await RedisKv.ConnectAsync(redis.Configuration).ConfigureAwait(false) : null;
-        IMetaKv meta = kv.Backend switch
+        var stores = new KvStores(dataDir, kv, objectStorage, etcd, redis, minio, timeProvider, loggerFactory);
+        await stores.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return stores;
+    }
+
+    /// <summary>
+    /// Opens the stores, once: a call after they are open returns at once, and a failed open can be tried again.
+    /// Remote stores (etcd, Redis, MinIO) do not need their server to answer yet; embedded ones open their files.
+    /// </summary>
+    /// <exception cref="KvUnavailableException">An embedded store cannot be opened (for example, another process holds it).</exception>
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_opened is not null)
+        {
+            return;
+        }
+        await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _opened ??= await OpenStoresAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    private async Task<Opened> OpenStoresAsync(CancellationToken cancellationToken)
+    {
+        var root = _etcd.RootPath;
+        var redisStore = _kv.Backend == KvBackend.Redis ? await RedisKv.ConnectAsync(_redis.Configuration).ConfigureAwait(false) : null;
+        IMetaKv meta = _kv.Backend switch
         {
             KvBackend.RocksDb => await EmbeddedMetaKv.OpenAsync(
-                RocksDbKv.Open(Path.Combine(dataDir, "meta")), root, timeProvider,
-                logger: loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+                RocksDbKv.Open(Path.Combine(_dataDir, "meta")), root, _time,
+                logger: _loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
             KvBackend.Memory => await EmbeddedMetaKv.OpenAsync(
-                new MemoryKv(), root, timeProvider,
-                logger: loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            KvBackend.Etcd => new EtcdKv(etcd.Endpoints, root, timeProvider: timeProvider, logger: loggerFactory.CreateLogger<EtcdKv>()),
+                new MemoryKv(), root, _time,
+                logger: _loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            KvBackend.Etcd => new EtcdKv(_etcd.Endpoints, root, timeProvider: _time, logger: _loggerFactory.CreateLogger<EtcdKv>()),
             // Redis keeps the data; leases and watches are this process's own, so a Redis meta store serves one gateway.
             KvBackend.Redis => await EmbeddedMetaKv.OpenAsync(
-                redisStore!, root, timeProvider,
-                logger: loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            _ => throw new InvalidOperationException($"Milvus:Kv:Backend has the unknown value '{kv.Backend}'; use rocksdb, memory, etcd or redis."),
+                redisStore!, root, _time,
+                logger: _loggerFactory.CreateLogger<EmbeddedMetaKv>(), ownsStore: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            _ => throw new InvalidOperationException($"Milvus:Kv:Backend has the unknown value '{_kv.Backend}'; use rocksdb, memory, etcd or redis."),
         };
         try
         {
-            IBaseKv objects = objectStorage.Backend switch
+            IBaseKv objects = _objectStorage.Backend switch
             {
-                ObjectStorageBackend.Local => new LocalFsKv(Path.Combine(dataDir, "objects")),
+                ObjectStorageBackend.Local => new LocalFsKv(Path.Combine(_dataDir, "objects")),
                 // The bucket is made on the first health check that reaches the server, so a gateway starts while MinIO is down.
-                ObjectStorageBackend.Minio => MinioKv.Create(minio),
-                _ => throw new InvalidOperationException($"Milvus:ObjectStorage:Backend has the unknown value '{objectStorage.Backend}'; use local or minio."),
+                ObjectStorageBackend.Minio => MinioKv.Create(_minio),
+                _ => throw new InvalidOperationException($"Milvus:ObjectStorage:Backend has the unknown value '{_objectStorage.Backend}'; use local or minio."),
             };
-            return new KvStores(meta, objects, Name(kv.Backend), Name(objectStorage.Backend), redisStore);
+            return new Opened(meta, objects, redisStore);
         }
         catch
         {
@@ -100,9 +157,9 @@ public sealed class KvStores : IAsyncDisposable
     /// <exception cref="KvUnavailableException">The backend does not answer.</exception>
     public async Task PingMetaAsync(CancellationToken cancellationToken)
     {
-        if (_redisUnderMeta is not null)
+        if ((_opened ?? throw NotOpen(MetaBackend)).RedisUnderMeta is { } redis)
         {
-            await _redisUnderMeta.PingAsync(cancellationToken).ConfigureAwait(false);
+            await redis.PingAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
         await Meta.LoadWithPrefixAsync(".health/", cancellationToken).ConfigureAwait(false);
@@ -127,9 +184,18 @@ public sealed class KvStores : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Objects.DisposeAsync().ConfigureAwait(false);
-        await Meta.DisposeAsync().ConfigureAwait(false);
+        if (_opened is { } opened)
+        {
+            await opened.Objects.DisposeAsync().ConfigureAwait(false);
+            await opened.Meta.DisposeAsync().ConfigureAwait(false);
+        }
+        _opening.Dispose();
     }
+
+    private static KvUnavailableException NotOpen(string backend) =>
+        new(backend, "the store is not open yet: the gateway opens it as it starts (when it cannot, its log and its component state say why).");
+
+    private sealed record Opened(IMetaKv Meta, IBaseKv Objects, RedisKv? RedisUnderMeta);
 
     private static string Name<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Milvus.Api.Hosting;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
@@ -10,6 +9,7 @@ using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
 using Milvus.Workers.Archive;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.Kv;
 
 namespace Milvus.Tests.Archive;
 

@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Milvus.Api.Hosting;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
+using Milvus.Workers.Kv;
 
 namespace Milvus.Tests.Archive;
 

@@ -10,7 +10,6 @@ using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.MsgStream;
-using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 using Milvus.Tests.Api;
 using Milvus.Tests.Mq.RocksMq;

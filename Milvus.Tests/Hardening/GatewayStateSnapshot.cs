@@ -1,11 +1,11 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Milvus.Api.Hosting;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Params;
+using Milvus.Domain.MsgStream;
+using Milvus.Workers.Kv;
 
 namespace Milvus.Tests.Hardening;
 

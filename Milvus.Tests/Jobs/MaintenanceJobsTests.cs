@@ -13,7 +13,7 @@ namespace Milvus.Tests.Jobs;
 public sealed class MaintenanceJobsTests
 {
     [Fact]
-    public async Task TheGatewaySchedulesSnapshotGcAndRocksMqRetentionAndATriggeredGcDropsExpiredVersions()
+    public async Task TheGatewaySchedulesSnapshotGcAndATriggeredGcDropsExpiredVersions()
     {
         using var factory = new GatewayFactory(new Dictionary<string, string?>
         {
@@ -45,37 +45,9 @@ public sealed class MaintenanceJobsTests
 
         Assert.Equal("v1", before);
         Assert.Contains(recurring, r => r.Id == SnapshotKvGcJob.JobId && r.Cron == "*/10 * * * *");
-        Assert.Contains(recurring, r => r.Id == RocksMqRetentionJob.JobId && r.Cron == "* * * * *");
         Assert.Equal("v2", await snapshots.LoadAsync("gc-test/k", 0));
         Assert.Equal("v2", await snapshots.LoadAsync("gc-test/k", newer));
     }
-
-    [Fact]
-    public async Task ATriggeredRocksMqRetentionJobRunsToSuccess()
-    {
-        using var factory = new GatewayFactory(new Dictionary<string, string?> { ["Milvus:Jobs:PollingSeconds"] = "1" });
-        using var client = factory.CreateClient();
-        var monitoring = factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        var succeededBefore = monitoring.SucceededListCount();
-
-        factory.Services.GetRequiredService<IRecurringJobManager>().Trigger(RocksMqRetentionJob.JobId);
-        var patience = Stopwatch.StartNew();
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        // Other recurring jobs may succeed meanwhile: look for this one by its job id.
-        while (RetentionRunsSucceeded(monitoring) == 0)
-        {
-            Assert.True(patience.Elapsed < TimeSpan.FromSeconds(60), "The triggered retention job did not succeed within 60 s.");
-            Assert.Equal(0, monitoring.FailedCount());
-            await poll.WaitForNextTickAsync();
-        }
-
-        Assert.Equal(0, monitoring.FailedCount());
-        Assert.Equal(1, RetentionRunsSucceeded(monitoring));
-        Assert.True(monitoring.SucceededListCount() > succeededBefore);
-    }
-
-    private static int RetentionRunsSucceeded(Hangfire.Storage.IMonitoringApi monitoring) =>
-        monitoring.SucceededJobs(0, 1000).Count(j => j.Value.Job?.Args is { Count: > 0 } args && Equals(args[0], RocksMqRetentionJob.JobId));
 
     private static async Task<bool> VersionExistsAsync(SnapshotKv snapshots, ulong ts)
     {

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Kv.Snapshot;
-using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 
 namespace Milvus.Workers.Jobs;

@@ -17,6 +17,9 @@ public sealed partial class ObjectStoreComponent(KvStores stores, ILogger<Object
 
     public override string Role => RoleName;
 
+    // The stores open once, whichever of the two components asks first.
+    protected override Task OnInitAsync(CancellationToken cancellationToken) => stores.OpenAsync(cancellationToken);
+
     protected override async Task<StateCode> OnStartAsync(CancellationToken cancellationToken)
     {
         Tracker.SetExtra("backend", stores.ObjectBackend);

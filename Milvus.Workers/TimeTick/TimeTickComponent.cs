@@ -8,7 +8,6 @@ using Milvus.Domain.Components;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Domain.Params;
 using Milvus.Domain.Telemetry;
 using Milvus.Domain.Tso;
 

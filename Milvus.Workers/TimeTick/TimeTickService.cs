@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Params;
+using Milvus.Domain.MsgStream;
 using Milvus.Workers.Hosting;
 
 namespace Milvus.Workers.TimeTick;

@@ -37,9 +37,12 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// </summary>
     private const int RetentionWalkLimit = 1000;
 
-    private readonly IConnectionMultiplexer _connection;
+    private readonly string? _configuration;
     private readonly bool _ownsConnection;
-    private readonly IDatabase _db;
+    // Guards the one connect of a client made from a configuration string.
+    private readonly SemaphoreSlim _connecting = new(1, 1);
+    private volatile IConnectionMultiplexer? _connection;
+    private volatile IDatabase? _database;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _keyPrefix;
@@ -57,11 +60,27 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// <paramref name="rootPath"/>. The connection is closed on dispose only when <paramref name="ownsConnection"/>.
     /// </summary>
     public RedisMqClient(IConnectionMultiplexer connection, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null, bool ownsConnection = false)
+        : this(rootPath, time, logger, ownsConnection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
+        _database = connection.GetDatabase();
+    }
+
+    /// <summary>
+    /// A queue on the Redis of <paramref name="configuration"/> (a StackExchange.Redis configuration string), not
+    /// connected yet: <see cref="OpenAsync"/> connects, and calls before it answer <see cref="MqUnavailableException"/>.
+    /// </summary>
+    public RedisMqClient(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null)
+        : this(rootPath, time, logger, ownsConnection: true)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        _configuration = configuration;
+    }
+
+    private RedisMqClient(string rootPath, TimeProvider? time, ILogger<RedisMqClient>? logger, bool ownsConnection)
+    {
         _ownsConnection = ownsConnection;
-        _db = connection.GetDatabase();
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _keyPrefix = $"{{{KvPaths.NormalizeRoot(rootPath)}mq}}";
@@ -78,9 +97,40 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// </summary>
     public static async Task<RedisMqClient> ConnectAsync(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null)
     {
-        var connection = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(configuration)).ConfigureAwait(false);
-        return new RedisMqClient(connection, rootPath, time, logger, ownsConnection: true);
+        var client = new RedisMqClient(configuration, rootPath, time, logger);
+        await client.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        return client;
     }
+
+    /// <summary>
+    /// Connects, once (a client made on a connection is connected already). It does not wait for a Redis that is
+    /// down: the connection heals by itself, and calls answer <see cref="MqUnavailableException"/> meanwhile.
+    /// </summary>
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_database is not null)
+        {
+            return;
+        }
+        await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_database is null)
+            {
+                var connection = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(_configuration!)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                _connection = connection;
+                _database = connection.GetDatabase();
+            }
+        }
+        finally
+        {
+            _connecting.Release();
+        }
+    }
+
+    private IDatabase Db => _database ?? throw new MqUnavailableException("Redis is not connected yet: the gateway connects as it starts.");
+
+    private IConnectionMultiplexer Connection => _connection ?? throw new MqUnavailableException("Redis is not connected yet: the gateway connects as it starts.");
 
     /// <summary>What every key of this queue starts with: the hash tag made from the root path.</summary>
     public string KeyPrefix => _keyPrefix;
@@ -90,7 +140,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
 
     /// <summary>Asks Redis to answer, for readiness checks; the round-trip time when it does.</summary>
     /// <exception cref="MqUnavailableException">Redis does not answer.</exception>
-    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => _db.PingAsync(), cancellationToken);
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => Db.PingAsync(), cancellationToken);
 
     public async Task CreateChannelAsync(string channel, CancellationToken cancellationToken = default)
     {
@@ -138,11 +188,11 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
 
     public async Task<bool> ChannelExistsAsync(string channel, CancellationToken cancellationToken = default) =>
         MqNames.IsValid(channel)
-        && (await Call(() => _db.SortedSetScoreAsync(_registry, channel), cancellationToken).ConfigureAwait(false)).HasValue;
+        && (await Call(() => Db.SortedSetScoreAsync(_registry, channel), cancellationToken).ConfigureAwait(false)).HasValue;
 
     public async Task<IReadOnlyList<string>> ListChannelsAsync(CancellationToken cancellationToken = default)
     {
-        var names = await Call(() => _db.SortedSetRangeByRankAsync(_registry), cancellationToken).ConfigureAwait(false);
+        var names = await Call(() => Db.SortedSetRangeByRankAsync(_registry), cancellationToken).ConfigureAwait(false);
         return [.. names.Select(n => (string)n!)];
     }
 
@@ -324,13 +374,17 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     {
         if (_ownsConnection)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            if (_connection is { } connection)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
         else if (_subscribed)
         {
-            await _connection.GetSubscriber().UnsubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
+            await Connection.GetSubscriber().UnsubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
         }
         _subscribeGate.Dispose();
+        _connecting.Dispose();
     }
 
     private async Task<IReadOnlyList<MqMessage>> ReadAsync(string channel, string group, int n, CancellationToken cancellationToken)
@@ -338,7 +392,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         StreamEntry[] entries;
         try
         {
-            entries = await Call(() => _db.StreamReadGroupAsync(StreamKey(channel), group, ConsumerName, StreamPosition.NewMessages, n, noAck: true), cancellationToken).ConfigureAwait(false);
+            entries = await Call(() => Db.StreamReadGroupAsync(StreamKey(channel), group, ConsumerName, StreamPosition.NewMessages, n, noAck: true), cancellationToken).ConfigureAwait(false);
         }
         catch (MqUnavailableException ex) when (ex.InnerException is RedisServerException server && server.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
         {
@@ -415,7 +469,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             {
                 await Call(async () =>
                 {
-                    await _connection.GetSubscriber().SubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
+                    await Connection.GetSubscriber().SubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
                     return true;
                 }, cancellationToken).ConfigureAwait(false);
                 _subscribed = true;
@@ -428,7 +482,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     }
 
     private Task<RedisResult> RunAsync(RedisMqScript script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken) =>
-        Call(() => script.EvaluateAsync(_db, keys, args), cancellationToken);
+        Call(() => script.EvaluateAsync(Db, keys, args), cancellationToken);
 
     private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {

@@ -3,8 +3,8 @@ using Milvus.Domain.Components;
 namespace Milvus.Domain.Mq.Redis;
 
 /// <summary>
-/// The Redis Streams queue as a component (role <c>redismq</c>). It has nothing to open: the connection heals by
-/// itself, and the readiness check reports whether Redis answers.
+/// The Redis Streams queue as a component (role <c>redismq</c>). Its Init connects; a Redis that is down does not fail
+/// it, since the connection heals by itself, and the readiness check reports whether Redis answers.
 /// </summary>
 public sealed class RedisMqComponent(RedisMqClient mq) : ComponentBase
 {
@@ -13,9 +13,9 @@ public sealed class RedisMqComponent(RedisMqClient mq) : ComponentBase
 
     public override string Role => ComponentRole;
 
-    protected override Task OnInitAsync(CancellationToken cancellationToken)
+    protected override async Task OnInitAsync(CancellationToken cancellationToken)
     {
         Tracker.SetExtra("keyPrefix", mq.KeyPrefix);
-        return Task.CompletedTask;
+        await mq.OpenAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,21 +1,33 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Milvus.Domain.Components;
 using Milvus.Domain.Params;
 
 namespace Milvus.Workers.Params;
 
 /// <summary>
-/// Keeps this gateway's run-time override layer equal to the cluster's overrides in the meta KV: it loads them before
-/// the gateway serves, then follows every change with a watch (within a second of the write, on any gateway). When the
-/// store is unreachable it keeps what it has and tries again every second.
+/// Keeps this gateway's run-time override layer equal to the cluster's overrides in the meta KV, as the component of
+/// role <c>params</c>: its Init loads them, after the meta store opens and before the components that read parameters
+/// start; its Start follows every change with a watch (within a second of the write, on any gateway). When the store
+/// is unreachable it keeps what it has and tries again every second.
 /// </summary>
-public sealed partial class ParamOverridesService(ParamOverrideStore store, BaseTable table, TimeProvider time, ILogger<ParamOverridesService> logger) : BackgroundService
+public sealed partial class ParamOverridesComponent(ParamOverrideStore store, BaseTable table, TimeProvider time, ILogger<ParamOverridesComponent> logger)
+    : ComponentBase, IDisposable
 {
+    /// <summary>The role the component reports.</summary>
+    public const string RoleName = "params";
+
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watch = Task.CompletedTask;
 
     private long _revision = -1;
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public override string Role => RoleName;
+
+    public void Dispose() => _stopping.Dispose();
+
+    protected override async Task OnInitAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -23,12 +35,24 @@ public sealed partial class ParamOverridesService(ParamOverrideStore store, Base
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // The gateway starts with its configuration; the watch loads the overrides once the store answers.
             Log.LoadFailed(logger, ex);
         }
-        await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task<StateCode> OnStartAsync(CancellationToken cancellationToken)
+    {
+        _watch = FollowAsync(_stopping.Token);
+        return Task.FromResult(StateCode.Healthy);
+    }
+
+    protected override async Task OnStopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _watch.ConfigureAwait(false);
+    }
+
+    private async Task FollowAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -1,23 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Milvus.Api.Endpoints;
-using Milvus.Api.Infrastructure;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Tso;
-using Milvus.Workers.Tso;
+using Milvus.Workers.Hosting;
 
-namespace Milvus.Api.Hosting;
+namespace Milvus.Workers.Tso;
 
-/// <summary>
-/// Registers the timestamp oracle, the global id allocator, their component, updater and readiness check, the
-/// client that forwards <c>/tso</c> and <c>/ids</c> to the active TSO from a standby, and the gateway's own
-/// <see cref="ITimestampAllocator"/> and <see cref="IIdAllocator"/>, which every other subsystem allocates through. Their saved state lives in the meta store, the
-/// <see cref="ITxnKv"/> that <c>AddMilvusKv</c> registers; the role is elected through the sessions of
-/// <c>AddMilvusSessions</c> when they are registered.
-/// </summary>
+/// <summary>The timestamp oracle and the global id allocator, and the allocators every other subsystem uses.</summary>
 public static class TsoServiceCollectionExtensions
 {
+    /// <summary>
+    /// Registers the settings (<c>Milvus:Tso</c>), the oracle and the id allocator with their component (role
+    /// <c>tso</c>), updater and readiness check, the role (<see cref="ITsoRole"/>) that says whether this gateway
+    /// serves them, and the gateway's own <see cref="ITimestampAllocator"/> and <see cref="IIdAllocator"/>: the
+    /// local oracle on the active gateway, the active one's routes (batched) on a standby. Their saved state lives in
+    /// the meta store; the role is elected through the gateway's sessions.
+    /// </summary>
     public static IServiceCollection AddMilvusTso(this IServiceCollection services)
     {
         services.AddMilvusOptions<TsoOptions>(TsoOptions.SectionName, o => o.Validate());
@@ -29,9 +30,6 @@ public static class TsoServiceCollectionExtensions
             sp.GetRequiredService<ITxnKv>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TsoOptions>>().Value,
             sp.GetRequiredService<ILogger<GlobalIdAllocator>>()));
         services.AddSingleton<TsoComponent>();
-        services.AddHttpClient<ActiveTsoClient>(client => client.Timeout = ActiveTsoClient.Timeout);
-        // Everything inside the gateway allocates through these: the local oracle on the active gateway, the active
-        // one's routes (batched) on a standby.
         services.AddSingleton<ActiveTsoSource>();
         services.AddSingleton<ClusterTimestampAllocator>();
         services.AddSingleton<ITimestampAllocator>(sp => sp.GetRequiredService<ClusterTimestampAllocator>());
@@ -40,7 +38,7 @@ public static class TsoServiceCollectionExtensions
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<TsoComponent>());
         services.AddSingleton<ITsoRole>(sp => sp.GetRequiredService<TsoComponent>());
         services.AddHostedService<TsoUpdateService>();
-        services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthApi.ReadyTag]);
+        services.AddHealthChecks().AddCheck<TsoHealthCheck>(TsoComponent.RoleName, tags: [HealthTags.Ready]);
         return services;
     }
 }

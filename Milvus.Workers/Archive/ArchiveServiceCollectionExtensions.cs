@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
@@ -6,20 +7,20 @@ using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Snapshot;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.Params;
-using Milvus.Workers.Archive;
+using Milvus.Workers.Hosting;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.Kv;
 
-namespace Milvus.Api.Hosting;
+namespace Milvus.Workers.Archive;
 
-/// <summary>The archiving flow graphs, the segment catalog behind the segments routes, and the maintenance jobs of issue 8.</summary>
+/// <summary>The archiving flow graphs, the segment catalog behind the segments routes, and the maintenance jobs.</summary>
 public static class ArchiveServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the segment catalog (always: archived segments stay readable when archiving is off), the archive
-    /// supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>) and its component (role
-    /// <c>archiver</c>), and the recurring jobs for RocksMQ retention and snapshot KV GC, with a snapshot KV over
-    /// the meta store when none is registered. It also wraps the channel service, so that destroying channels
-    /// deletes their archived segments, and adds the <c>archive-purge</c> job that finishes interrupted purges.
+    /// Registers the settings (<c>Milvus:Archive</c>), the segment catalog (always: archived segments stay readable
+    /// when archiving is off), the archive supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>)
+    /// and its component (role <c>archiver</c>), the <c>archive-purge</c> job that finishes interrupted purges, and
+    /// the snapshot KV over the meta store (when none is registered) with its <c>snapshotkv-gc</c> job.
     /// </summary>
     public static IServiceCollection AddMilvusArchive(this IServiceCollection services)
     {
@@ -39,15 +40,7 @@ public static class ArchiveServiceCollectionExtensions
         services.TryAddSingleton(sp => new SnapshotKv(sp.GetRequiredService<ITxnKv>()));
         services.TryAddSingleton<ISnapshotKv>(sp => sp.GetRequiredService<SnapshotKv>());
         services.AddSingleton<IMaintenanceJob, SnapshotKvGcJob>();
-        services.AddSingleton<IMaintenanceJob, RocksMqRetentionJob>();
         services.AddSingleton<IMaintenanceJob, ArchivePurgeJob>();
-
-        // Destroying channels also deletes their archived segments, once their graphs are stopped.
-        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IChannelService) && d.ImplementationFactory is not null)
-            ?? throw new InvalidOperationException("AddMilvusChannels must come before AddMilvusArchive: the archive wraps the channel service.");
-        var channels = registered.ImplementationFactory!;
-        services.Remove(registered);
-        services.AddSingleton<IChannelService>(sp => new ArchivingChannelService((IChannelService)channels(sp), sp.GetRequiredService<ArchiveSupervisor>()));
         return services;
     }
 }

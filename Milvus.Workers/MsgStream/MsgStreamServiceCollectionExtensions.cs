@@ -1,26 +1,29 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Milvus.Domain.Components;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Api.Infrastructure;
+using Milvus.Workers.Hosting;
 using Milvus.Workers.Jobs;
-using Milvus.Workers.MsgStream;
 using Milvus.Workers.Statistics;
 using Milvus.Workers.TimeTick;
 
-namespace Milvus.Api.Hosting;
+namespace Milvus.Workers.MsgStream;
 
 /// <summary>Registers the message-stream level over the registered message queue and TSO.</summary>
 public static class MsgStreamServiceCollectionExtensions
 {
     /// <summary>
     /// The gateway's produce path (<see cref="GatewayProducer"/> with its in-flight timestamps), the server-side
-    /// subscriptions (section <c>Milvus:MsgStream</c>, validated at start) with their expiry job, and the time
-    /// tick component (role <c>timetick</c>) with its worker, and the statistics publisher. Needs <c>AddMilvusTso</c> and a message queue.
+    /// subscriptions (section <c>Milvus:MsgStream</c>) with their owners, expiry job and shutdown, the time tick
+    /// component (role <c>timetick</c>, section <c>Milvus:TimeTick</c>) with its workers, and the statistics publisher
+    /// (section <c>Milvus:Statistics</c>).
     /// </summary>
     public static IServiceCollection AddMilvusMsgStream(this IServiceCollection services)
     {
         services.AddMilvusOptions<StreamSubscriptionOptions>(StreamSubscriptionOptions.SectionName, o => o.Validate());
+        services.AddMilvusOptions<TimeTickOptions>(TimeTickOptions.SectionName, o => o.Validate());
+        services.AddMilvusOptions<StatisticsOptions>(StatisticsOptions.SectionName, o => o.Validate());
         services.TryAddSingleton<UnmarshalDispatcher>();
         services.AddSingleton<InFlightTimestamps>();
         services.AddSingleton<TickedChannels>();
@@ -28,7 +31,6 @@ public static class MsgStreamServiceCollectionExtensions
         services.AddSingleton<StreamSubscriptions>();
         // A subscription is held by one gateway of the cluster; calls on the others are served through it.
         services.AddSingleton<SubscriptionOwners>();
-        services.AddHttpClient<SubscriptionForwarder>(client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<IMaintenanceJob, SubscriptionExpiryJob>();
         services.AddSingleton<TimeTickCluster>();
         services.AddSingleton<TimeTickComponent>();

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Milvus.Api.Hosting;
+namespace Milvus.Workers.Hosting;
 
 /// <summary>The one way settings are registered: bound from their section, validated at start with the specific problem.</summary>
-internal static class OptionsRegistration
+public static class OptionsRegistration
 {
     /// <summary>
     /// Binds <typeparamref name="T"/> to <paramref name="section"/> and checks it when the host starts: a non-null
