@@ -6,7 +6,7 @@ using Milvus.Domain.Telemetry;
 namespace Milvus.Domain.Archive;
 
 /// <summary>A time-ticked pack as a graph message; its tick is the pack's end.</summary>
-public sealed class PackMsg(MsgPack pack) : IMsg
+internal sealed class PackMsg(MsgPack pack) : IMsg
 {
     public MsgPack Pack { get; } = pack;
 
@@ -14,7 +14,7 @@ public sealed class PackMsg(MsgPack pack) : IMsg
 }
 
 /// <summary>A cut segment on its way to the writer: the msgs' wire forms and the range of the packs they came in.</summary>
-public sealed class SegmentDraft(IReadOnlyList<byte[]> msgs, ulong beginTs, ulong endTs, MsgPosition startPosition, MsgPosition endPosition) : IMsg
+internal sealed class SegmentDraft(IReadOnlyList<byte[]> msgs, ulong beginTs, ulong endTs, MsgPosition startPosition, MsgPosition endPosition) : IMsg
 {
     public IReadOnlyList<byte[]> Msgs { get; } = msgs;
 

@@ -30,11 +30,11 @@ public sealed record SegmentInfo(
 public sealed record ArchiveCheckpoint(long NextSegmentId, MsgPosition Position);
 
 /// <summary>An archived segment that does not exist.</summary>
-public sealed class SegmentNotFoundException(string channel, long segmentId)
+internal sealed class SegmentNotFoundException(string channel, long segmentId)
     : Exception($"Channel '{channel}' has no archived segment {segmentId}."), Domain.IMilvusError
 {
     public Domain.ErrorKind Kind => Domain.ErrorKind.NotFound;
 }
 
 /// <summary>An archived segment object that cannot be read back.</summary>
-public sealed class SegmentFormatException(string message) : Exception(message);
+internal sealed class SegmentFormatException(string message) : Exception(message);

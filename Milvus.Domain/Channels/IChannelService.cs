@@ -39,7 +39,7 @@ public sealed record OwnerDescription(string Role, string Address, string Descri
 public sealed record ChannelDescription(string ChannelName, OwnerDescription Owner);
 
 /// <summary>Some channel names are unknown (404); <see cref="Names"/> lists them.</summary>
-public sealed class ChannelsNotFoundException(IReadOnlyList<string> names)
+internal sealed class ChannelsNotFoundException(IReadOnlyList<string> names)
     : Exception($"Unknown channels: {string.Join(", ", names.Select(n => $"'{n}'"))}."), IMilvusError
 {
     public IReadOnlyList<string> Names { get; } = names;

@@ -8,7 +8,7 @@ namespace Milvus.Domain.Components;
 /// <c>milvus_component_state{role}</c>: the state code of the gateway (role <c>gateway</c>) and of each hosted
 /// component, as the component states route answers it (0 Initializing, 1 Healthy, 2 Abnormal, 3 StandBy, 4 Stopping).
 /// </summary>
-public static class ComponentTelemetry
+internal static class ComponentTelemetry
 {
     private static readonly ConcurrentDictionary<ComponentRegistry, byte> Registries = new();
 

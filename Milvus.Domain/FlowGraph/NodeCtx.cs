@@ -7,7 +7,7 @@ namespace Milvus.Domain.FlowGraph;
 /// sends the results down its output edges. Edges are bounded channels, so a full downstream queue blocks this
 /// node: that is the graph's backpressure.
 /// </summary>
-public sealed class NodeCtx
+internal sealed class NodeCtx
 {
     private readonly List<Channel<IMsg>> _inputs = [];
     private readonly List<(NodeCtx Target, int InputIndex)> _downstream = [];

@@ -8,7 +8,7 @@ namespace Milvus.Domain.Kv;
 /// The KV instruments: <c>milvus.kv.operation.duration</c> (seconds) and <c>milvus.kv.operation.errors</c>, both
 /// tagged with the store (<c>meta</c> or <c>objects</c>), its backend and the operation.
 /// </summary>
-public static class KvTelemetry
+internal static class KvTelemetry
 {
     private static readonly Histogram<double> Duration = MilvusTelemetry.Meter.CreateHistogram(
         "milvus.kv.operation.duration", "s", "How long a KV operation took, by store, backend and operation.", tags: null,

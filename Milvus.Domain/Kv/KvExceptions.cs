@@ -38,7 +38,7 @@ public sealed class KvUnavailableException(string backend, string message, Excep
 }
 
 /// <summary>Argument checks shared by every backend.</summary>
-public static class KvGuard
+internal static class KvGuard
 {
     /// <summary>Throws <see cref="ArgumentException"/> for an empty key.</summary>
     public static void Key(string key, string paramName = "key")

@@ -1,7 +1,7 @@
 namespace Milvus.Domain.Kv;
 
 /// <summary>Root-path handling shared by the backends.</summary>
-public static class KvPaths
+internal static class KvPaths
 {
     /// <summary>
     /// The prefix every stored key carries: the root path with one trailing slash, or nothing for an empty root.

@@ -10,7 +10,7 @@ namespace Milvus.Domain.Mq;
 /// (tags <c>channel</c>, <c>group</c>) and the gauge <c>milvus.mq.consumer.lag</c> (tags <c>channel</c>,
 /// <c>group</c>): how many messages produced through this gateway the group has not consumed yet.
 /// </summary>
-public static class MqTelemetry
+internal static class MqTelemetry
 {
     private static readonly ConcurrentDictionary<InstrumentedMqClient, byte> Clients = new();
 

@@ -4,7 +4,7 @@ using Milvus.Domain.Telemetry;
 namespace Milvus.Domain.Mq;
 
 /// <summary>The message-queue instruments on the gateway's meter, tagged with one backend's name.</summary>
-public sealed class MqMetrics(string backend)
+internal sealed class MqMetrics(string backend)
 {
     private static readonly Counter<long> ProducedBytes = MilvusTelemetry.Meter.CreateCounter<long>(
         "milvus.mq.produced.bytes", "By", "Payload bytes produced.");

@@ -8,7 +8,7 @@ namespace Milvus.Domain.Sessions;
 /// key <c>session/&lt;name&gt;</c> is put with the session's lease only while it is absent, so one session holds it;
 /// the others watch it, report its holder, and claim it once the holder's lease has ended.
 /// </summary>
-public sealed partial class ActiveStandby
+internal sealed partial class ActiveStandby
 {
     private readonly Session _session;
     private readonly IMetaKv _kv;

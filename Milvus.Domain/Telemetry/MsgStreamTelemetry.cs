@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Milvus.Domain.Telemetry;
 
 /// <summary>The message streams' own metrics.</summary>
-public static class MsgStreamTelemetry
+internal static class MsgStreamTelemetry
 {
     private static readonly Counter<long> SkippedMsgs = MilvusTelemetry.Meter.CreateCounter<long>(
         "milvus.msgstream.skipped.messages", "{message}", "Queue messages that a stream passed over (not stream messages, or undecodable), by channel.");

@@ -100,4 +100,4 @@ internal static class RocksMqKeys
 }
 
 /// <summary>A closed retention page: the messages after the previous page up to <see cref="LastId"/>.</summary>
-public readonly record struct RocksMqPage(long LastId, long Bytes, long Count, long ClosedAtMs);
+internal readonly record struct RocksMqPage(long LastId, long Bytes, long Count, long ClosedAtMs);

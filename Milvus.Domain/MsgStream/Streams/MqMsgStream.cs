@@ -8,7 +8,7 @@ namespace Milvus.Domain.MsgStream.Streams;
 /// The plain stream: each batch read from a channel becomes one pack, as soon as it is read, with no ordering
 /// between channels. The pack's start and end positions are its first and last message's.
 /// </summary>
-public sealed class MqMsgStream : MsgStreamBase
+internal sealed class MqMsgStream : MsgStreamBase
 {
     /// <summary>A plain stream over <paramref name="mq"/>.</summary>
     public MqMsgStream(IMqClient mq, UnmarshalDispatcher dispatcher, TimeProvider time, ILogger<MqMsgStream> logger, MsgStreamSettings? settings = null)

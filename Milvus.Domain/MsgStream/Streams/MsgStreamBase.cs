@@ -22,7 +22,7 @@ public sealed record MsgStreamSettings(int BufferSize = 64, int ReadBatchSize = 
 /// background pump per stream that reads the channels and writes packs into a bounded channel. Subclasses say
 /// how the messages read become packs.
 /// </summary>
-public abstract partial class MsgStreamBase : IMsgStream
+internal abstract partial class MsgStreamBase : IMsgStream
 {
     private readonly Lock _gate = new();
     private readonly Channel<MsgPack> _output;

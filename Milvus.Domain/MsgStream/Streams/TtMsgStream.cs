@@ -11,7 +11,7 @@ namespace Milvus.Domain.MsgStream.Streams;
 /// <see cref="TimeTickAligner"/>; this class feeds it from the queue one message at a time, so that a channel
 /// read far ahead never skips a tick.
 /// </summary>
-public sealed class TtMsgStream : MsgStreamBase
+internal sealed class TtMsgStream : MsgStreamBase
 {
     private TimeTickAligner? _aligner;
 
