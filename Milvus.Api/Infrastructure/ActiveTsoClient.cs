@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
 using Milvus.Api.Security;
 using Milvus.Domain;
+using Milvus.Domain.Sessions;
 using Milvus.Domain.Tso;
-using Milvus.Workers.Tso;
 using Milvus.Workers.Tso.Http;
 
 namespace Milvus.Api.Infrastructure;
@@ -15,10 +15,10 @@ namespace Milvus.Api.Infrastructure;
 public sealed class ActiveTsoClient(HttpClient http, ITsoRole tso)
 {
     /// <summary>Marks a forwarded request, so that it is never forwarded again.</summary>
-    public const string ForwardedHeader = ActiveTsoSource.ForwardedHeader;
+    public const string ForwardedHeader = ClusterForwarding.Header;
 
     /// <summary>How long a forwarded request may take before the caller gets a 503.</summary>
-    public static readonly TimeSpan Timeout = ActiveTsoSource.Timeout;
+    public static readonly TimeSpan Timeout = ClusterForwarding.Timeout;
 
     /// <summary>Timestamps from the active gateway.</summary>
     /// <exception cref="TsoForwardingException">The active gateway is unknown or did not answer.</exception>

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
-using Milvus.Workers.Tso;
+using Milvus.Domain.Sessions;
 
 namespace Milvus.Api.Infrastructure;
 
@@ -21,7 +21,7 @@ public static class ClientIdentity
     {
         var request = context.Request;
         var trusted = context.User.Identity?.IsAuthenticated == true || context.RequestServices.GetRequiredService<IOptions<Domain.Params.AuthOptions>>().Value.ApiKeys.Length == 0;
-        if (trusted && request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader) && request.Headers.TryGetValue(HeaderName, out var forwarded) && forwarded.ToString() is { Length: > 0 and <= 128 } client)
+        if (trusted && request.Headers.ContainsKey(ClusterForwarding.Header) && request.Headers.TryGetValue(HeaderName, out var forwarded) && forwarded.ToString() is { Length: > 0 and <= 128 } client)
         {
             return client;
         }

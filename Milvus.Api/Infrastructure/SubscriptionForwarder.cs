@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Gateway;
+using Milvus.Domain.Sessions;
 using Milvus.Workers.MsgStream;
-using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Infrastructure;
 
@@ -36,7 +36,7 @@ public sealed class SubscriptionForwarder(HttpClient http, SubscriptionOwners ow
         {
             return null;
         }
-        if (context.Request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader))
+        if (context.Request.Headers.ContainsKey(ClusterForwarding.Header))
         {
             throw new SubscriptionOwnerUnavailableException(
                 $"Subscription '{subName}' moved to the gateway at {holder} while this call was forwarded here; a call is forwarded once at most, retry.");
@@ -54,7 +54,7 @@ public sealed class SubscriptionForwarder(HttpClient http, SubscriptionOwners ow
                 message.Headers.TryAddWithoutValidation(name, value.ToString());
             }
         }
-        message.Headers.Add(ActiveTsoSource.ForwardedHeader, "subscription");
+        message.Headers.Add(ClusterForwarding.Header, "subscription");
         // The holder counts the subscription against the caller, not against this gateway.
         message.Headers.TryAddWithoutValidation(ClientIdentity.HeaderName, ClientIdentity.Of(context));
         // A consume waits up to its longest wait; an SSE stream lasts as long as the client stays.

@@ -9,9 +9,9 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Params;
+using Milvus.Domain.Sessions;
 
 using Milvus.Workers.Hosting;
-using Milvus.Workers.Tso;
 
 namespace Milvus.Api.Security;
 
@@ -60,7 +60,7 @@ public static partial class SecurityExtensions
                 {
                     return RateLimitPartition.GetNoLimiter("unlimited");
                 }
-                if (context.Request.Headers.ContainsKey(ActiveTsoSource.ForwardedHeader) && context.User.Identity?.IsAuthenticated == true)
+                if (context.Request.Headers.ContainsKey(ClusterForwarding.Header) && context.User.Identity?.IsAuthenticated == true)
                 {
                     return RateLimitPartition.GetNoLimiter("gateways");
                 }

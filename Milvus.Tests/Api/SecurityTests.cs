@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Security;
 using Milvus.Domain.Params;
+using Milvus.Domain.Sessions;
 
 namespace Milvus.Tests.Api;
 
@@ -125,7 +126,7 @@ public sealed class RateLimitAndMetricsTests
         {
             using var gateway = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tso") { Content = JsonContent.Create(new { count = 1 }) };
             gateway.Headers.Add("X-Api-Key", "cluster-key");
-            gateway.Headers.Add(Milvus.Workers.Tso.ActiveTsoSource.ForwardedHeader, "1");
+            gateway.Headers.Add(ClusterForwarding.Header, "1");
             gatewayCalls.Add((await client.SendAsync(gateway)).StatusCode);
         }
         for (var i = 0; i < 10; i++)
@@ -135,7 +136,7 @@ public sealed class RateLimitAndMetricsTests
             clientCalls.Add((await client.SendAsync(call)).StatusCode);
         }
         using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/api/v1/components/states");
-        spoofed.Headers.Add(Milvus.Workers.Tso.ActiveTsoSource.ForwardedHeader, "1");
+        spoofed.Headers.Add(ClusterForwarding.Header, "1");
         var withoutKey = (await client.SendAsync(spoofed)).StatusCode;
 
         Assert.All(gatewayCalls, status => Assert.Equal(HttpStatusCode.OK, status));

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Milvus.Domain;
 using Milvus.Domain.Allocation;
 using Milvus.Domain.Params;
+using Milvus.Domain.Sessions;
 using Milvus.Domain.Tso;
 using Milvus.Workers.Sessions;
 using Milvus.Workers.Tso.Http;
@@ -112,12 +113,6 @@ public sealed class ClusterIdAllocator : IIdAllocator, IAsyncDisposable
 /// </summary>
 public sealed class ActiveTsoSource(TsoComponent tso, IOptions<AuthOptions> auth) : ITimestampAllocator, IDisposable
 {
-    /// <summary>Marks a request that a gateway forwards, so that it is never forwarded again.</summary>
-    public const string ForwardedHeader = "X-Milvus-Forwarded-By";
-
-    /// <summary>How long a call to the active gateway may take.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
-
     private readonly SocketsHttpHandler _handler = new() { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
     private readonly Lock _gate = new();
     private (string Address, GatewayAllocationClient Client, HttpClient Http)? _current;
@@ -150,8 +145,8 @@ public sealed class ActiveTsoSource(TsoComponent tso, IOptions<AuthOptions> auth
             {
                 return current.Client;
             }
-            var http = new HttpClient(_handler, disposeHandler: false) { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = Timeout };
-            http.DefaultRequestHeaders.Add(ForwardedHeader, tso.NodeId.ToString(CultureInfo.InvariantCulture));
+            var http = new HttpClient(_handler, disposeHandler: false) { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = ClusterForwarding.Timeout };
+            http.DefaultRequestHeaders.Add(ClusterForwarding.Header, tso.NodeId.ToString(CultureInfo.InvariantCulture));
             if (auth.Value.ApiKeys.FirstOrDefault(k => !string.IsNullOrEmpty(k)) is { } key)
             {
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
