@@ -1,28 +1,9 @@
 
 namespace Milvus.Domain.MsgStream.Gateway;
 
-/// <summary>The checkpoint protocol: each consume acknowledges the answer before it in the meta KV, and a removal deletes the record.</summary>
+/// <summary>The kept checkpoints: a removal of one not open here deletes the record and its groups.</summary>
 public sealed partial class StreamSubscriptions
 {
-    /// <summary>
-    /// Moves the checkpoint past the last answer, which the call now in the gate acknowledges; with nothing to
-    /// acknowledge, saves it again once a third of the idle timeout has passed, so that it never looks idle to a sweep
-    /// on another gateway while it is in use here.
-    /// </summary>
-    private async Task AcknowledgeAsync(string subName, Subscription subscription, CancellationToken cancellationToken)
-    {
-        if (subscription.Pending is { } pending)
-        {
-            subscription.Checkpoint = await pending.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-            subscription.Pending = null;
-        }
-        else if (subscription.Checkpoint is { } checkpoint
-            && time.GetUtcNow().ToUnixTimeMilliseconds() - checkpoint.SavedAtMs >= options.Value.SubscriptionIdleSeconds * 1000L / 3)
-        {
-            subscription.Checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>
     /// Ends a consume subscription that this gateway does not hold open (kept from before a restart): its groups and
     /// its checkpoint, when <paramref name="only"/> (if given) still holds for the checkpoint read now.
@@ -48,7 +29,7 @@ public sealed partial class StreamSubscriptions
             catch (SubscriptionCheckpointUnreadableException ex) when (only is null)
             {
                 // Deleted on request all the same; its groups are unknown, so they stay.
-                Log.Unreadable(logger, ex, subName);
+                SubscriptionLog.Unreadable(logger, ex, subName);
                 kept = null;
             }
             if (kept is not null && only is not null && !only(kept))
@@ -62,7 +43,7 @@ public sealed partial class StreamSubscriptions
             {
                 await DestroyGroupsAsync(subName, kept.Channels).ConfigureAwait(false);
             }
-            Log.Ended(logger, subName);
+            SubscriptionLog.Ended(logger, subName);
             SubscriptionEnded?.Invoke(subName);
             return true;
         }

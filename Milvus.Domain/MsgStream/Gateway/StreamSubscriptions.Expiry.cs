@@ -16,17 +16,19 @@ public sealed partial class StreamSubscriptions
         foreach (var (name, subscription) in _subscriptions)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (subscription.Streaming || time.GetElapsedTime(subscription.LastUsed, now) < idle || !await subscription.Gate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+            if (!await subscription.TryEnterIdleAsync(idle, now, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
-            if (subscription.Ended || time.GetElapsedTime(subscription.LastUsed, now) < idle)
+            try
             {
-                subscription.Gate.Release();
-                continue;
+                await EndAsync(subscription).ConfigureAwait(false);
             }
-            await EndAsync(name, subscription, ownsGate: true).ConfigureAwait(false);
-            Log.Expired(logger, name);
+            finally
+            {
+                subscription.Exit();
+            }
+            SubscriptionLog.Expired(logger, name);
             expired++;
         }
         return expired + await ExpireKeptAsync(idle, cancellationToken).ConfigureAwait(false);
@@ -54,7 +56,7 @@ public sealed partial class StreamSubscriptions
             {
                 if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
                 {
-                    Log.Expired(logger, name);
+                    SubscriptionLog.Expired(logger, name);
                     expired++;
                 }
             }
@@ -64,7 +66,7 @@ public sealed partial class StreamSubscriptions
             }
             catch (SubscriptionCheckpointUnreadableException ex)
             {
-                Log.Unreadable(logger, ex, name);
+                SubscriptionLog.Unreadable(logger, ex, name);
             }
         }
         return expired;

@@ -23,6 +23,7 @@ namespace Milvus.Domain.MsgStream.Gateway;
 public sealed partial class StreamSubscriptions(
     MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
 {
+    private readonly SubscriptionContext _context = new(factory, mq, meta, time, options.Value, logger);
     private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _admission = new(1, 1);
     // A kept subscription's idle time counts from this gateway's start at the earliest.
@@ -39,7 +40,7 @@ public sealed partial class StreamSubscriptions(
 
     /// <summary>How many packs subscription <paramref name="subName"/> holds read ahead and not yet answered (0 when it is not open).</summary>
     public int ReadyPacks(string subName) =>
-        _subscriptions.TryGetValue(subName, out var subscription) && subscription.Stream.Chan() is { CanCount: true } reader ? reader.Count : 0;
+        _subscriptions.TryGetValue(subName, out var subscription) ? subscription.ReadyPacks : 0;
 
     /// <summary>
     /// The next pack of subscription <paramref name="subName"/>, opening it on <paramref name="channels"/> at
@@ -56,31 +57,11 @@ public sealed partial class StreamSubscriptions(
         var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
         try
         {
-            await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
-            var reader = subscription.Stream.Chan();
-            // A ready pack is answered even without a wait; a failed stream's error surfaces through ConsumeAsync.
-            var pack = reader.TryRead(out var ready) ? ready
-                : wait > TimeSpan.Zero || reader.Completion.IsCompleted ? await subscription.Stream.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false)
-                : null;
-            if (pack is not null && timeTickAligned)
-            {
-                var limit = options.Value.MaxMsgsPerConsume;
-                while (pack.Msgs.Count < limit && reader.TryPeek(out var next) && pack.Msgs.Count + next.Msgs.Count <= limit && reader.TryRead(out next))
-                {
-                    pack = Join(pack, next);
-                }
-            }
-            if (pack is not null)
-            {
-                // Taken off the stream now, so it is owed: acknowledged by the next consume.
-                subscription.Pending = (subscription.Pending ?? subscription.Checkpoint!).Past(pack);
-            }
-            return pack;
+            return await subscription.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            subscription.Touch(time);
-            subscription.Gate.Release();
+            subscription.Exit();
         }
     }
 
@@ -97,63 +78,13 @@ public sealed partial class StreamSubscriptions(
         var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
             : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
         var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
-        var owned = true;
         try
         {
-            var names = new HashSet<string>(channels, StringComparer.Ordinal);
-            foreach (var position in positions)
-            {
-                if (!names.Contains(position.ChannelName))
-                {
-                    throw MsgStreamException.Invalid($"The seek position names channel '{position.ChannelName}', which this subscription does not read.");
-                }
-            }
-            if (aligned && !channels.All(c => positions.Any(p => p.ChannelName == c)))
-            {
-                throw MsgStreamException.Invalid("A time-ticked subscription needs one seek position for each of its channels.");
-            }
-            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-            // The channels a plain seek leaves out resume after the last answer (the client asked to move on).
-            var current = subscription.Pending ?? subscription.Checkpoint!;
-            var checkpoint = current.SoughtTo(positions);
-            IMsgStream? opened = null;
-            try
-            {
-                opened = await OpenStreamAsync(subName, channels, aligned, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
-                checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-                subscription.Stream = opened;
-            }
-            catch
-            {
-                if (opened is not null)
-                {
-                    // Opened, but its checkpoint was not saved.
-                    await opened.DisposeAsync().ConfigureAwait(false);
-                }
-                // A failed seek changes nothing: the subscription goes on from where its answers left it.
-                try
-                {
-                    // Not with the request's token: a client that left mid-seek must not end its subscription.
-                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, current, tolerateMissing: true, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception restoreError)
-                {
-                    Log.RestoreFailed(logger, restoreError, subName);
-                    owned = false;
-                    await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
-                }
-                throw;
-            }
-            subscription.Checkpoint = checkpoint;
-            subscription.Pending = null;
+            await subscription.SeekAsync(positions, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (owned)
-            {
-                subscription.Touch(time);
-                subscription.Gate.Release();
-            }
+            subscription.Exit();
         }
     }
 
@@ -169,7 +100,7 @@ public sealed partial class StreamSubscriptions(
             throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
         }
         var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: true, client, cancellationToken).ConfigureAwait(false);
-        return new SubscriptionLease(subscription.Stream, () => EndAsync(subName, subscription, ownsGate: false));
+        return subscription.Lease();
     }
 
     /// <summary>Ends subscription <paramref name="subName"/>: closes its stream and destroys its consumer groups.</summary>
@@ -186,14 +117,19 @@ public sealed partial class StreamSubscriptions(
         {
             throw new SubscriptionConflictException($"Subscription '{subName}' is streaming; it ends when its client disconnects.");
         }
-        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (subscription.Ended)
+        if (!await subscription.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             // Ended meanwhile by another call or the idle sweep.
-            subscription.Gate.Release();
             throw new SubscriptionNotFoundException(subName);
         }
-        await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
+        try
+        {
+            await EndAsync(subscription).ConfigureAwait(false);
+        }
+        finally
+        {
+            subscription.Exit();
+        }
     }
 
     /// <summary>
@@ -207,27 +143,24 @@ public sealed partial class StreamSubscriptions(
         {
             return;
         }
-        subscription.LetGo = true;
-        await subscription.Stream.CloseAsync().ConfigureAwait(false);
+        await subscription.LetGoAsync().ConfigureAwait(false);
         if (subscription.Streaming)
         {
             // Its SSE response ends with the stream; the end then leaves the groups to the gateway that holds the name now.
             return;
         }
-        await subscription.Gate.WaitAsync().ConfigureAwait(false);
+        if (!await subscription.EnterAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            return;
+        }
         try
         {
-            if (!subscription.Ended)
-            {
-                subscription.Ended = true;
-                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
-                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-                Log.LetGo(logger, subName);
-            }
+            await ForgetAsync(subscription).ConfigureAwait(false);
+            SubscriptionLog.LetGo(logger, subName);
         }
         finally
         {
-            subscription.Gate.Release();
+            subscription.Exit();
         }
     }
 
@@ -240,7 +173,7 @@ public sealed partial class StreamSubscriptions(
     {
         foreach (var subscription in _subscriptions.Values)
         {
-            await subscription.Stream.CloseAsync().ConfigureAwait(false);
+            await subscription.CloseStreamAsync().ConfigureAwait(false);
         }
     }
 
@@ -248,22 +181,12 @@ public sealed partial class StreamSubscriptions(
     {
         foreach (var subscription in _subscriptions.Values)
         {
-            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
+            await subscription.DisposeStreamAsync().ConfigureAwait(false);
         }
         _subscriptions.Clear();
         // The admission lock is not disposed: an SSE response that ends after shutdown still ends its subscription
         // under it (a SemaphoreSlim whose wait handle is never used holds nothing to release).
     }
-
-    private static MsgPack Join(MsgPack first, MsgPack next) => new()
-    {
-        BeginTs = first.BeginTs,
-        EndTs = next.EndTs,
-        Msgs = [.. first.Msgs, .. next.Msgs],
-        StartPositions = first.StartPositions,
-        EndPositions = next.EndPositions,
-        Skipped = [.. first.Skipped, .. next.Skipped],
-    };
 
     private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, string? client, CancellationToken cancellationToken)
     {
@@ -271,7 +194,7 @@ public sealed partial class StreamSubscriptions(
         {
             // Touched before the caller waits for its gate, so that the idle sweep, which looks again once it holds
             // the gate, leaves a subscription that a call is about to use.
-            existing.Touch(time);
+            existing.Touch();
             return Check(existing, subName, channels, timeTickAligned, streaming);
         }
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -306,31 +229,16 @@ public sealed partial class StreamSubscriptions(
                     $"Subscription '{subName}' is kept for consume on [{string.Join(", ", kept.Channels)}] with timeTickAligned={kept.TimeTickAligned}; delete it to change it.");
             }
             var checkpoint = kept ?? await SubscriptionCheckpoint.StartAsync(mq, channels, timeTickAligned, start, cancellationToken).ConfigureAwait(false);
-            // Also a new subscription's groups are moved: groups of its name may be left from an earlier one.
-            var stream = await OpenStreamAsync(subName, channels, timeTickAligned, checkpoint, tolerateMissing: kept is not null, cancellationToken).ConfigureAwait(false);
-            if (!streaming)
-            {
-                try
-                {
-                    // A kept one is saved again too, so that no sweep takes it for idle now that it is open.
-                    checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await stream.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
-            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint, Client = client };
-            subscription.Touch(time);
+            var subscription = await Subscription.OpenAsync(
+                _context, subName, channels, timeTickAligned, streaming, client, checkpoint, resumed: kept is not null, EndAsync, cancellationToken).ConfigureAwait(false);
             _subscriptions[subName] = subscription;
             if (kept is null)
             {
-                Log.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
+                SubscriptionLog.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
             }
             else
             {
-                Log.Resumed(logger, subName, string.Join(',', channels), timeTickAligned);
+                SubscriptionLog.Resumed(logger, subName, string.Join(',', channels), timeTickAligned);
             }
             return subscription;
         }
@@ -368,86 +276,50 @@ public sealed partial class StreamSubscriptions(
         while (true)
         {
             var subscription = await open().ConfigureAwait(false);
-            await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!subscription.Ended)
+            if (await subscription.EnterAsync(cancellationToken).ConfigureAwait(false))
             {
                 return subscription;
             }
-            subscription.Gate.Release();
-        }
-    }
-
-    /// <summary>
-    /// A started stream of subscription <paramref name="subName"/> whose groups are at <paramref name="checkpoint"/>
-    /// (the checkpoint, not the groups' start, says where: a new subscription's holds its start).
-    /// </summary>
-    private async Task<IMsgStream> OpenStreamAsync(
-        string subName, IReadOnlyList<string> channels, bool timeTickAligned, SubscriptionCheckpoint checkpoint, bool tolerateMissing, CancellationToken cancellationToken)
-    {
-        var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
-        try
-        {
-            await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
-            if (tolerateMissing)
-            {
-                var stored = await checkpoint.StoredAsync(mq, subName, cancellationToken).ConfigureAwait(false);
-                if (!ReferenceEquals(stored, checkpoint))
-                {
-                    Log.CheckpointTrimmed(logger, subName);
-                }
-                checkpoint = stored;
-            }
-            await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
-            stream.Start();
-            return stream;
-        }
-        catch
-        {
-            await stream.DisposeAsync().ConfigureAwait(false);
-            throw;
         }
     }
 
     /// <summary>
     /// Ends a subscription: out of the table, its stream closed, its checkpoint and groups gone. Runs under the
-    /// admission lock, so that no open of the same name reads the checkpoint while it goes.
+    /// admission lock, so that no open of the same name reads the checkpoint while it goes. The caller holds the
+    /// subscription's gate (and leaves it after), but for an SSE subscription, whose lease ends it.
     /// </summary>
-    private async Task EndAsync(string subName, Subscription subscription, bool ownsGate)
+    private async Task EndAsync(Subscription subscription)
     {
+        await _admission.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _admission.WaitAsync().ConfigureAwait(false);
-            try
+            await ForgetAsync(subscription).ConfigureAwait(false);
+            if (subscription.LetGo)
             {
-                subscription.Ended = true;
-                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
-                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-                if (subscription.LetGo)
-                {
-                    // Another gateway holds this name now: its groups (and checkpoint) are that gateway's.
-                    return;
-                }
-                if (!subscription.Streaming)
-                {
-                    // The key first: a crash between the two then leaves groups that nothing resumes.
-                    await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName)).ConfigureAwait(false);
-                }
-                await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
-                Log.Ended(logger, subName);
-                SubscriptionEnded?.Invoke(subName);
+                // Another gateway holds this name now: its groups (and checkpoint) are that gateway's.
+                return;
             }
-            finally
+            if (!subscription.Streaming)
             {
-                _admission.Release();
+                // The key first: a crash between the two then leaves groups that nothing resumes.
+                await meta.RemoveAsync(SubscriptionCheckpoint.Key(subscription.Name)).ConfigureAwait(false);
             }
+            await DestroyGroupsAsync(subscription.Name, subscription.Channels).ConfigureAwait(false);
+            SubscriptionLog.Ended(logger, subscription.Name);
+            SubscriptionEnded?.Invoke(subscription.Name);
         }
         finally
         {
-            if (ownsGate)
-            {
-                subscription.Gate.Release();
-            }
+            _admission.Release();
         }
+    }
+
+    /// <summary>Takes an ended subscription out of the table and disposes its stream; its caller holds its gate.</summary>
+    private async Task ForgetAsync(Subscription subscription)
+    {
+        subscription.MarkEnded();
+        _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subscription.Name, subscription));
+        await subscription.DisposeStreamAsync().ConfigureAwait(false);
     }
 
     private async Task DestroyGroupsAsync(string subName, IEnumerable<string> channels)
@@ -463,33 +335,5 @@ public sealed partial class StreamSubscriptions(
                 // The channel was destroyed, with its groups.
             }
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "Subscription {SubName} opened on {Channels} (timeTickAligned={Aligned}).")]
-        public static partial void Opened(ILogger logger, string subName, string channels, bool aligned);
-
-        [LoggerMessage(EventId = 6102, Level = LogLevel.Debug, Message = "Subscription {SubName} ended.")]
-        public static partial void Ended(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Subscription {SubName} expired after being idle.")]
-        public static partial void Expired(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
-        public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
-
-        [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
-        public static partial void Unreadable(ILogger logger, Exception exception, string subName);
-
-        [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Subscription {SubName}'s checkpoint names messages the queue no longer stores (retention trimmed them); those channels resume at their earliest stored message.")]
-        public static partial void CheckpointTrimmed(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Subscription {SubName} could not go on from its checkpoint after a failed seek, so it ended.")]
-        public static partial void RestoreFailed(ILogger logger, Exception exception, string subName);
-
-        [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "Subscription {SubName} is held by another gateway now; this one let go of it (its groups and checkpoint stay).")]
-        public static partial void LetGo(ILogger logger, string subName);
-
     }
 }
