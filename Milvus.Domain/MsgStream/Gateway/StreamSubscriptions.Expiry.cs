@@ -13,22 +13,15 @@ public sealed partial class StreamSubscriptions
         var idle = TimeSpan.FromSeconds(options.Value.SubscriptionIdleSeconds);
         var now = time.GetTimestamp();
         var expired = 0;
-        foreach (var (name, subscription) in _subscriptions)
+        foreach (var subscription in _registry.Open)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!await subscription.TryEnterIdleAsync(idle, now, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
-            try
-            {
-                await EndAsync(subscription).ConfigureAwait(false);
-            }
-            finally
-            {
-                subscription.Exit();
-            }
-            SubscriptionLog.Expired(logger, name);
+            await _registry.EndAndExitAsync(subscription).ConfigureAwait(false);
+            SubscriptionLog.Expired(logger, subscription.Name);
             expired++;
         }
         return expired + await ExpireKeptAsync(idle, cancellationToken).ConfigureAwait(false);
@@ -46,7 +39,7 @@ public sealed partial class StreamSubscriptions
         {
             cancellationToken.ThrowIfCancellationRequested();
             var name = kept.Keys[i][SubscriptionCheckpoint.KeyPrefix.Length..];
-            if (_subscriptions.ContainsKey(name))
+            if (_registry.Contains(name))
             {
                 continue;
             }
@@ -54,7 +47,7 @@ public sealed partial class StreamSubscriptions
                 time.GetUtcNow().ToUnixTimeMilliseconds() - Math.Max(checkpoint.SavedAtMs, _startedAtMs) >= (long)idle.TotalMilliseconds;
             try
             {
-                if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
+                if (Idle(SubscriptionCheckpoint.Parse(name, kept.Values[i])) && await _registry.RemoveKeptAsync(name, Idle, cancellationToken).ConfigureAwait(false))
                 {
                     SubscriptionLog.Expired(logger, name);
                     expired++;
