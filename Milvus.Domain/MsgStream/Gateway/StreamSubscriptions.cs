@@ -14,17 +14,32 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// consumer groups are destroyed then, so a later subscription of the same name starts afresh.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
 /// past the answer before it. A gateway that restarts reopens the subscription there, not at its consumer groups,
 /// which have moved on by whatever its stream had read ahead. This holds one gateway's subscriptions; which gateway holds
 /// a subscription in a cluster is recorded outside (the workers' <c>SubscriptionOwners</c>), and calls reach the holder.
+/// </para>
+/// <para>
+/// It holds no lock: the <see cref="SubscriptionRegistry"/> admits and ends subscriptions under its admission lock,
+/// each <see cref="Subscription"/> runs one call at a time in its gate, and the <see cref="SubscriptionSweeper"/>
+/// expires idle ones through the registry.
+/// </para>
 /// </remarks>
-public sealed partial class StreamSubscriptions(
-    MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
+public sealed class StreamSubscriptions : IAsyncDisposable
 {
-    private readonly SubscriptionRegistry _registry = new(new SubscriptionContext(factory, mq, meta, time, options.Value, logger));
-    // A kept subscription's idle time counts from this gateway's start at the earliest.
-    private readonly long _startedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+    private readonly SubscriptionRegistry _registry;
+    private readonly SubscriptionSweeper _sweeper;
+
+    /// <summary>Holds no subscription yet; a kept one's idle time counts from now at the earliest.</summary>
+    public StreamSubscriptions(
+        MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var context = new SubscriptionContext(factory, mq, meta, time, options.Value, logger);
+        _registry = new SubscriptionRegistry(context);
+        _sweeper = new SubscriptionSweeper(_registry, context);
+    }
 
     /// <summary>Raised with a subscription's name once it has ended here (deleted, expired, or its SSE client gone).</summary>
     public event Action<string>? SubscriptionEnded
@@ -113,13 +128,13 @@ public sealed partial class StreamSubscriptions(
     /// restart a consume subscription resumes past its last acknowledged answer. Later calls on a closed subscription
     /// find nothing ready.
     /// </summary>
-    public async Task CloseStreamsAsync()
-    {
-        foreach (var subscription in _registry.Open)
-        {
-            await subscription.CloseStreamAsync().ConfigureAwait(false);
-        }
-    }
+    public Task CloseStreamsAsync() => _sweeper.CloseStreamsAsync();
+
+    /// <summary>
+    /// Ends every subscription unused for longer than the idle timeout and not in a call, and every kept one that no
+    /// gateway has saved for as long; returns how many.
+    /// </summary>
+    public Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default) => _sweeper.ExpireIdleAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => _registry.DisposeAsync();
 }

@@ -7,7 +7,7 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// One subscription held open on this gateway: its stream (and so its read-ahead), its checkpoint and the answers it
 /// owes since, when it was last used, and its gate. Consume, seek (with the restore after a failed one), the
 /// checkpoint protocol, pack joining and the SSE lease run here; which subscriptions exist is the
-/// <see cref="StreamSubscriptions"/>'s.
+/// <see cref="SubscriptionRegistry"/>'s.
 /// </summary>
 /// <remarks>
 /// <para>
