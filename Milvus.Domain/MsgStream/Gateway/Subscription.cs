@@ -21,8 +21,8 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// <para>
 /// The gate comes before the registry's admission lock: a call in the gate may end the subscription under admission,
 /// and nothing that holds admission waits for a gate. The last use is kept outside the gate (interlocked), so that a
-/// call marks it before it waits. Its stream is closed outside the gate (let go, shutdown), which makes a call waiting
-/// on it return.
+/// call marks it before it waits. Outside the gate its stream is only counted (ready packs) or closed (let go,
+/// shutdown), which makes a call waiting on it return.
 /// </para>
 /// </remarks>
 internal sealed class Subscription
