@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Kv;
@@ -15,31 +14,48 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// consumer groups are destroyed then, so a later subscription of the same name starts afresh.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
 /// past the answer before it. A gateway that restarts reopens the subscription there, not at its consumer groups,
 /// which have moved on by whatever its stream had read ahead. This holds one gateway's subscriptions; which gateway holds
 /// a subscription in a cluster is recorded outside (the workers' <c>SubscriptionOwners</c>), and calls reach the holder.
+/// </para>
+/// <para>
+/// It holds no lock: the <see cref="SubscriptionRegistry"/> admits and ends subscriptions under its admission lock,
+/// each <see cref="Subscription"/> runs one call at a time in its gate, and the <see cref="SubscriptionSweeper"/>
+/// expires idle ones through the registry.
+/// </para>
 /// </remarks>
-public sealed partial class StreamSubscriptions(
-    MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger) : IAsyncDisposable
+public sealed class StreamSubscriptions : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _admission = new(1, 1);
-    // A kept subscription's idle time counts from this gateway's start at the earliest.
-    private readonly long _startedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+    private readonly SubscriptionRegistry _registry;
+    private readonly SubscriptionSweeper _sweeper;
+
+    /// <summary>Holds no subscription yet; a kept one's idle time counts from now at the earliest.</summary>
+    public StreamSubscriptions(
+        MsgStreamFactory factory, IMqClient mq, ITxnKv meta, TimeProvider time, IOptions<StreamSubscriptionOptions> options, ILogger<StreamSubscriptions> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var context = new SubscriptionContext(factory, mq, meta, time, options.Value, logger);
+        _registry = new SubscriptionRegistry(context);
+        _sweeper = new SubscriptionSweeper(_registry, context);
+    }
 
     /// <summary>Raised with a subscription's name once it has ended here (deleted, expired, or its SSE client gone).</summary>
-    public event Action<string>? SubscriptionEnded;
+    public event Action<string>? SubscriptionEnded
+    {
+        add => _registry.SubscriptionEnded += value;
+        remove => _registry.SubscriptionEnded -= value;
+    }
 
     /// <summary>How many subscriptions are open.</summary>
-    public int Count => _subscriptions.Count;
+    public int Count => _registry.Count;
 
     /// <summary>Whether a subscription named <paramref name="subName"/> is open.</summary>
-    public bool Contains(string subName) => _subscriptions.ContainsKey(subName);
+    public bool Contains(string subName) => _registry.Contains(subName);
 
     /// <summary>How many packs subscription <paramref name="subName"/> holds read ahead and not yet answered (0 when it is not open).</summary>
-    public int ReadyPacks(string subName) =>
-        _subscriptions.TryGetValue(subName, out var subscription) && subscription.Stream.Chan() is { CanCount: true } reader ? reader.Count : 0;
+    public int ReadyPacks(string subName) => _registry.TryGet(subName, out var subscription) ? subscription.ReadyPacks : 0;
 
     /// <summary>
     /// The next pack of subscription <paramref name="subName"/>, opening it on <paramref name="channels"/> at
@@ -53,34 +69,14 @@ public sealed partial class StreamSubscriptions(
     /// <exception cref="SubscriptionClientLimitException">A new subscription would pass <paramref name="client"/>'s limit.</exception>
     public async Task<MsgPack?> ConsumeAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, TimeSpan wait, string? client = null, CancellationToken cancellationToken = default)
     {
-        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var subscription = await _registry.EnterAsync(subName, channels, timeTickAligned, start, client, cancellationToken).ConfigureAwait(false);
         try
         {
-            await AcknowledgeAsync(subName, subscription, cancellationToken).ConfigureAwait(false);
-            var reader = subscription.Stream.Chan();
-            // A ready pack is answered even without a wait; a failed stream's error surfaces through ConsumeAsync.
-            var pack = reader.TryRead(out var ready) ? ready
-                : wait > TimeSpan.Zero || reader.Completion.IsCompleted ? await subscription.Stream.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false)
-                : null;
-            if (pack is not null && timeTickAligned)
-            {
-                var limit = options.Value.MaxMsgsPerConsume;
-                while (pack.Msgs.Count < limit && reader.TryPeek(out var next) && pack.Msgs.Count + next.Msgs.Count <= limit && reader.TryRead(out next))
-                {
-                    pack = Join(pack, next);
-                }
-            }
-            if (pack is not null)
-            {
-                // Taken off the stream now, so it is owed: acknowledged by the next consume.
-                subscription.Pending = (subscription.Pending ?? subscription.Checkpoint!).Past(pack);
-            }
-            return pack;
+            return await subscription.ConsumeAsync(wait, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            subscription.Touch(time);
-            subscription.Gate.Release();
+            subscription.Exit();
         }
     }
 
@@ -94,66 +90,16 @@ public sealed partial class StreamSubscriptions(
     public async Task SeekAsync(string subName, IReadOnlyList<string> channels, IReadOnlyList<MsgPosition> positions, string? client = null, CancellationToken cancellationToken = default)
     {
         // A new subscription is time-ticked, unless it is one kept from before a restart.
-        var aligned = _subscriptions.TryGetValue(subName, out var existing) ? existing.TimeTickAligned
-            : (await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false))?.TimeTickAligned ?? true;
-        var subscription = await EnterAsync(() => GetOrOpenAsync(subName, channels, aligned, MqStartPosition.Earliest, streaming: false, client, cancellationToken), cancellationToken).ConfigureAwait(false);
-        var owned = true;
+        var aligned = await _registry.IsTimeTickAlignedAsync(subName, cancellationToken).ConfigureAwait(false);
+        var subscription = await _registry.EnterAsync(subName, channels, aligned, MqStartPosition.Earliest, client, cancellationToken).ConfigureAwait(false);
         try
         {
-            var names = new HashSet<string>(channels, StringComparer.Ordinal);
-            foreach (var position in positions)
-            {
-                if (!names.Contains(position.ChannelName))
-                {
-                    throw MsgStreamException.Invalid($"The seek position names channel '{position.ChannelName}', which this subscription does not read.");
-                }
-            }
-            if (aligned && !channels.All(c => positions.Any(p => p.ChannelName == c)))
-            {
-                throw MsgStreamException.Invalid("A time-ticked subscription needs one seek position for each of its channels.");
-            }
-            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-            // The channels a plain seek leaves out resume after the last answer (the client asked to move on).
-            var current = subscription.Pending ?? subscription.Checkpoint!;
-            var checkpoint = current.SoughtTo(positions);
-            IMsgStream? opened = null;
-            try
-            {
-                opened = await OpenStreamAsync(subName, channels, aligned, checkpoint, tolerateMissing: false, cancellationToken).ConfigureAwait(false);
-                checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-                subscription.Stream = opened;
-            }
-            catch
-            {
-                if (opened is not null)
-                {
-                    // Opened, but its checkpoint was not saved.
-                    await opened.DisposeAsync().ConfigureAwait(false);
-                }
-                // A failed seek changes nothing: the subscription goes on from where its answers left it.
-                try
-                {
-                    // Not with the request's token: a client that left mid-seek must not end its subscription.
-                    subscription.Stream = await OpenStreamAsync(subName, channels, aligned, current, tolerateMissing: true, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception restoreError)
-                {
-                    Log.RestoreFailed(logger, restoreError, subName);
-                    owned = false;
-                    await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
-                }
-                throw;
-            }
-            subscription.Checkpoint = checkpoint;
-            subscription.Pending = null;
+            await subscription.SeekAsync(positions, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (owned)
-            {
-                subscription.Touch(time);
-                subscription.Gate.Release();
-            }
+            // A seek that could not restore has ended the subscription; it still leaves the gate here.
+            subscription.Exit();
         }
     }
 
@@ -162,334 +108,33 @@ public sealed partial class StreamSubscriptions(
     /// <see cref="IMsgStream.Chan"/> of the returned lease's stream, and disposing the lease ends it.
     /// </summary>
     /// <exception cref="SubscriptionConflictException">A subscription of that name is open.</exception>
-    public async Task<SubscriptionLease> OpenStreamingAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, string? client = null, CancellationToken cancellationToken = default)
-    {
-        if (_subscriptions.ContainsKey(subName))
-        {
-            throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
-        }
-        var subscription = await GetOrOpenAsync(subName, channels, timeTickAligned, start, streaming: true, client, cancellationToken).ConfigureAwait(false);
-        return new SubscriptionLease(subscription.Stream, () => EndAsync(subName, subscription, ownsGate: false));
-    }
+    public Task<SubscriptionLease> OpenStreamingAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, string? client = null, CancellationToken cancellationToken = default) =>
+        _registry.OpenStreamingAsync(subName, channels, timeTickAligned, start, client, cancellationToken);
 
     /// <summary>Ends subscription <paramref name="subName"/>: closes its stream and destroys its consumer groups.</summary>
     /// <exception cref="SubscriptionNotFoundException">No subscription has that name.</exception>
     /// <exception cref="SubscriptionConflictException">It is streaming over SSE; it ends when its client leaves.</exception>
-    public async Task RemoveAsync(string subName, CancellationToken cancellationToken = default)
-    {
-        if (!_subscriptions.TryGetValue(subName, out var subscription))
-        {
-            await RemoveKeptAsync(subName, only: null, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        if (subscription.Streaming)
-        {
-            throw new SubscriptionConflictException($"Subscription '{subName}' is streaming; it ends when its client disconnects.");
-        }
-        await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (subscription.Ended)
-        {
-            // Ended meanwhile by another call or the idle sweep.
-            subscription.Gate.Release();
-            throw new SubscriptionNotFoundException(subName);
-        }
-        await EndAsync(subName, subscription, ownsGate: true).ConfigureAwait(false);
-    }
+    public Task RemoveAsync(string subName, CancellationToken cancellationToken = default) => _registry.RemoveAsync(subName, cancellationToken);
 
     /// <summary>
     /// Lets go of subscription <paramref name="subName"/> here without ending it, because another gateway holds it now:
     /// its stream stops reading (a call waiting on it returns), and its consumer groups and checkpoint stay for the
     /// holder. A later call here opens it afresh from the checkpoint. Does nothing when it is not open here.
     /// </summary>
-    public async Task LetGoAsync(string subName)
-    {
-        if (!_subscriptions.TryGetValue(subName, out var subscription))
-        {
-            return;
-        }
-        subscription.LetGo = true;
-        await subscription.Stream.CloseAsync().ConfigureAwait(false);
-        if (subscription.Streaming)
-        {
-            // Its SSE response ends with the stream; the end then leaves the groups to the gateway that holds the name now.
-            return;
-        }
-        await subscription.Gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!subscription.Ended)
-            {
-                subscription.Ended = true;
-                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
-                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-                Log.LetGo(logger, subName);
-            }
-        }
-        finally
-        {
-            subscription.Gate.Release();
-        }
-    }
+    public Task LetGoAsync(string subName) => _registry.LetGoAsync(subName);
 
     /// <summary>
     /// Closes every subscription's stream, for shutdown: the consumer groups and the checkpoints stay, so that after a
     /// restart a consume subscription resumes past its last acknowledged answer. Later calls on a closed subscription
     /// find nothing ready.
     /// </summary>
-    public async Task CloseStreamsAsync()
-    {
-        foreach (var subscription in _subscriptions.Values)
-        {
-            await subscription.Stream.CloseAsync().ConfigureAwait(false);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var subscription in _subscriptions.Values)
-        {
-            await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-        }
-        _subscriptions.Clear();
-        // The admission lock is not disposed: an SSE response that ends after shutdown still ends its subscription
-        // under it (a SemaphoreSlim whose wait handle is never used holds nothing to release).
-    }
-
-    private static MsgPack Join(MsgPack first, MsgPack next) => new()
-    {
-        BeginTs = first.BeginTs,
-        EndTs = next.EndTs,
-        Msgs = [.. first.Msgs, .. next.Msgs],
-        StartPositions = first.StartPositions,
-        EndPositions = next.EndPositions,
-        Skipped = [.. first.Skipped, .. next.Skipped],
-    };
-
-    private async Task<Subscription> GetOrOpenAsync(string subName, IReadOnlyList<string> channels, bool timeTickAligned, MqStartPosition start, bool streaming, string? client, CancellationToken cancellationToken)
-    {
-        if (_subscriptions.TryGetValue(subName, out var existing))
-        {
-            // Touched before the caller waits for its gate, so that the idle sweep, which looks again once it holds
-            // the gate, leaves a subscription that a call is about to use.
-            existing.Touch(time);
-            return Check(existing, subName, channels, timeTickAligned, streaming);
-        }
-        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_subscriptions.TryGetValue(subName, out existing))
-            {
-                return Check(existing, subName, channels, timeTickAligned, streaming);
-            }
-            var limit = options.Value.MaxSubscriptions;
-            if (_subscriptions.Count >= limit)
-            {
-                throw new SubscriptionLimitException(limit);
-            }
-            var perClient = options.Value.MaxSubscriptionsPerClient;
-            if (client is not null && _subscriptions.Values.Count(s => s.Client == client) >= perClient)
-            {
-                throw new SubscriptionClientLimitException(perClient);
-            }
-            foreach (var channel in channels)
-            {
-                // Checked here because AsConsumerAsync would create a missing channel.
-                if (!await mq.ChannelExistsAsync(channel, cancellationToken).ConfigureAwait(false))
-                {
-                    throw new MqChannelNotFoundException(channel);
-                }
-            }
-            var kept = await SubscriptionCheckpoint.LoadAsync(meta, subName, cancellationToken).ConfigureAwait(false);
-            if (kept is not null && (streaming || !kept.Reads(channels, timeTickAligned)))
-            {
-                throw new SubscriptionConflictException(
-                    $"Subscription '{subName}' is kept for consume on [{string.Join(", ", kept.Channels)}] with timeTickAligned={kept.TimeTickAligned}; delete it to change it.");
-            }
-            var checkpoint = kept ?? await SubscriptionCheckpoint.StartAsync(mq, channels, timeTickAligned, start, cancellationToken).ConfigureAwait(false);
-            // Also a new subscription's groups are moved: groups of its name may be left from an earlier one.
-            var stream = await OpenStreamAsync(subName, channels, timeTickAligned, checkpoint, tolerateMissing: kept is not null, cancellationToken).ConfigureAwait(false);
-            if (!streaming)
-            {
-                try
-                {
-                    // A kept one is saved again too, so that no sweep takes it for idle now that it is open.
-                    checkpoint = await checkpoint.SaveAsync(meta, subName, time, cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await stream.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
-            var subscription = new Subscription([.. channels], timeTickAligned, streaming, stream) { Checkpoint = checkpoint, Client = client };
-            subscription.Touch(time);
-            _subscriptions[subName] = subscription;
-            if (kept is null)
-            {
-                Log.Opened(logger, subName, string.Join(',', channels), timeTickAligned);
-            }
-            else
-            {
-                Log.Resumed(logger, subName, string.Join(',', channels), timeTickAligned);
-            }
-            return subscription;
-        }
-        finally
-        {
-            _admission.Release();
-        }
-    }
-
-    private static Subscription Check(Subscription existing, string subName, IReadOnlyList<string> channels, bool timeTickAligned, bool streaming)
-    {
-        if (streaming)
-        {
-            // Opened by another call since the caller looked.
-            throw new SubscriptionConflictException($"Subscription '{subName}' is open already.");
-        }
-        if (existing.Streaming)
-        {
-            throw new SubscriptionConflictException($"Subscription '{subName}' is streaming over SSE.");
-        }
-        if (existing.TimeTickAligned != timeTickAligned || !existing.Channels.SequenceEqual(channels, StringComparer.Ordinal))
-        {
-            throw new SubscriptionConflictException(
-                $"Subscription '{subName}' reads [{string.Join(", ", existing.Channels)}] with timeTickAligned={existing.TimeTickAligned}; delete it to change them.");
-        }
-        return existing;
-    }
+    public Task CloseStreamsAsync() => _sweeper.CloseStreamsAsync();
 
     /// <summary>
-    /// Waits for the gate of the subscription that <paramref name="open"/> opens or finds; when the one it waited for
-    /// ended meanwhile (deleted, expired), opens it afresh.
+    /// Ends every subscription unused for longer than the idle timeout and not in a call, and every kept one that no
+    /// gateway has saved for as long; returns how many.
     /// </summary>
-    private static async Task<Subscription> EnterAsync(Func<Task<Subscription>> open, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var subscription = await open().ConfigureAwait(false);
-            await subscription.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!subscription.Ended)
-            {
-                return subscription;
-            }
-            subscription.Gate.Release();
-        }
-    }
+    public Task<int> ExpireIdleAsync(CancellationToken cancellationToken = default) => _sweeper.ExpireIdleAsync(cancellationToken);
 
-    /// <summary>
-    /// A started stream of subscription <paramref name="subName"/> whose groups are at <paramref name="checkpoint"/>
-    /// (the checkpoint, not the groups' start, says where: a new subscription's holds its start).
-    /// </summary>
-    private async Task<IMsgStream> OpenStreamAsync(
-        string subName, IReadOnlyList<string> channels, bool timeTickAligned, SubscriptionCheckpoint checkpoint, bool tolerateMissing, CancellationToken cancellationToken)
-    {
-        var stream = timeTickAligned ? factory.NewTtMsgStream() : factory.NewMsgStream();
-        try
-        {
-            await stream.AsConsumerAsync(channels, subName, MqStartPosition.Earliest, cancellationToken).ConfigureAwait(false);
-            if (tolerateMissing)
-            {
-                var stored = await checkpoint.StoredAsync(mq, subName, cancellationToken).ConfigureAwait(false);
-                if (!ReferenceEquals(stored, checkpoint))
-                {
-                    Log.CheckpointTrimmed(logger, subName);
-                }
-                checkpoint = stored;
-            }
-            await checkpoint.ApplyAsync(mq, stream, subName, cancellationToken).ConfigureAwait(false);
-            stream.Start();
-            return stream;
-        }
-        catch
-        {
-            await stream.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Ends a subscription: out of the table, its stream closed, its checkpoint and groups gone. Runs under the
-    /// admission lock, so that no open of the same name reads the checkpoint while it goes.
-    /// </summary>
-    private async Task EndAsync(string subName, Subscription subscription, bool ownsGate)
-    {
-        try
-        {
-            await _admission.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                subscription.Ended = true;
-                _subscriptions.TryRemove(new KeyValuePair<string, Subscription>(subName, subscription));
-                await subscription.Stream.DisposeAsync().ConfigureAwait(false);
-                if (subscription.LetGo)
-                {
-                    // Another gateway holds this name now: its groups (and checkpoint) are that gateway's.
-                    return;
-                }
-                if (!subscription.Streaming)
-                {
-                    // The key first: a crash between the two then leaves groups that nothing resumes.
-                    await meta.RemoveAsync(SubscriptionCheckpoint.Key(subName)).ConfigureAwait(false);
-                }
-                await DestroyGroupsAsync(subName, subscription.Channels).ConfigureAwait(false);
-                Log.Ended(logger, subName);
-                SubscriptionEnded?.Invoke(subName);
-            }
-            finally
-            {
-                _admission.Release();
-            }
-        }
-        finally
-        {
-            if (ownsGate)
-            {
-                subscription.Gate.Release();
-            }
-        }
-    }
-
-    private async Task DestroyGroupsAsync(string subName, IEnumerable<string> channels)
-    {
-        foreach (var channel in channels)
-        {
-            try
-            {
-                await mq.DestroyConsumerGroupAsync(channel, subName).ConfigureAwait(false);
-            }
-            catch (MqException ex) when (ex is MqChannelNotFoundException or MqGroupNotFoundException)
-            {
-                // The channel was destroyed, with its groups.
-            }
-        }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "Subscription {SubName} opened on {Channels} (timeTickAligned={Aligned}).")]
-        public static partial void Opened(ILogger logger, string subName, string channels, bool aligned);
-
-        [LoggerMessage(EventId = 6102, Level = LogLevel.Debug, Message = "Subscription {SubName} ended.")]
-        public static partial void Ended(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Subscription {SubName} expired after being idle.")]
-        public static partial void Expired(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Subscription {SubName} resumed from its checkpoint on {Channels} (timeTickAligned={Aligned}).")]
-        public static partial void Resumed(ILogger logger, string subName, string channels, bool aligned);
-
-        [LoggerMessage(EventId = 6105, Level = LogLevel.Warning, Message = "The kept checkpoint of subscription {SubName} is unreadable; the idle sweep leaves it (delete the subscription to end it).")]
-        public static partial void Unreadable(ILogger logger, Exception exception, string subName);
-
-        [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Subscription {SubName}'s checkpoint names messages the queue no longer stores (retention trimmed them); those channels resume at their earliest stored message.")]
-        public static partial void CheckpointTrimmed(ILogger logger, string subName);
-
-        [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Subscription {SubName} could not go on from its checkpoint after a failed seek, so it ended.")]
-        public static partial void RestoreFailed(ILogger logger, Exception exception, string subName);
-
-        [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "Subscription {SubName} is held by another gateway now; this one let go of it (its groups and checkpoint stay).")]
-        public static partial void LetGo(ILogger logger, string subName);
-
-    }
+    public ValueTask DisposeAsync() => _registry.DisposeAsync();
 }
