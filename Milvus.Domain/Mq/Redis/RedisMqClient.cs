@@ -31,6 +31,9 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     private const string PayloadField = "p";
     private const string ConsumerName = "milvus";
 
+    // The scripts' code for a call whose deadline passed before Redis ran it.
+    private const int Late = -4;
+
     /// <summary>
     /// How many read entries the size rule walks in one pass when Redis cannot count a group's unread entries (after a
     /// seek, until the group reads again); a pass then trims at most this many by size.
@@ -43,6 +46,9 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private volatile IConnectionMultiplexer? _connection;
     private volatile IDatabase? _database;
+    // How long after its send a write or a read may still run on Redis: less than the call's timeout, so that a call
+    // that times out (Redis frozen or slow) has changed nothing when its error is answered.
+    private long _runWithinMs;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _keyPrefix;
@@ -65,6 +71,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         _database = connection.GetDatabase();
+        _runWithinMs = RunWithin(connection.TimeoutMilliseconds);
     }
 
     /// <summary>
@@ -117,7 +124,9 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             if (_database is null)
             {
-                var connection = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(_configuration!)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                var options = RedisKv.FailFast(_configuration!);
+                var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(cancellationToken).ConfigureAwait(false);
+                _runWithinMs = RunWithin(options.AsyncTimeout);
                 _connection = connection;
                 _database = connection.GetDatabase();
             }
@@ -127,6 +136,15 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             _connecting.Release();
         }
     }
+
+    /// <summary>
+    /// A call's deadline on Redis's clock: the write or read runs only if Redis gets to it by then. A second of the
+    /// call's timeout (half of a short one) is left for the answer to come back and for the clocks' difference.
+    /// </summary>
+    private static long RunWithin(int timeoutMs) => timeoutMs - Math.Min(1000, timeoutMs / 2);
+
+    // The wall clock, not the injected one: the deadline is compared with Redis's own clock.
+    private long Deadline() => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() + Interlocked.Read(ref _runWithinMs);
 
     private IDatabase Db => _database ?? throw new MqUnavailableException("Redis is not connected yet: the gateway connects as it starts.");
 
@@ -266,20 +284,22 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             throw new MqInvalidArgumentException("A batch needs at least one message.");
         }
-        var args = new RedisValue[payloads.Count + 3];
+        const int Fixed = 4;
+        var args = new RedisValue[payloads.Count + Fixed];
         args[0] = channel;
         args[1] = _wakeChannelName;
         args[2] = RedisMqIds.MaxSeq;
         var bytes = 0L;
         for (var i = 0; i < payloads.Count; i++)
         {
-            args[i + 3] = payloads[i];
+            args[i + Fixed] = payloads[i];
             bytes += payloads[i].Length;
         }
+        args[3] = Deadline();
         var result = await RunAsync(RedisMqScripts.Produce, [_registry, _lastId, StreamKey(channel)], args, cancellationToken).ConfigureAwait(false);
         if (result.Resp2Type == ResultType.Integer)
         {
-            throw new MqChannelNotFoundException(channel);
+            throw (int)result == Late ? NotRunInTime() : new MqChannelNotFoundException(channel);
         }
         var first = (RedisResult[])result!;
         // Ids of one batch are consecutive: seq + 1, or (ms + 1, 0) past the largest seq, is msg id + 1.
@@ -389,25 +409,36 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
 
     private async Task<IReadOnlyList<MqMessage>> ReadAsync(string channel, string group, int n, CancellationToken cancellationToken)
     {
-        StreamEntry[] entries;
-        try
+        var result = await RunAsync(RedisMqScripts.Read, [StreamKey(channel)], [group, ConsumerName, n, Deadline()], cancellationToken).ConfigureAwait(false);
+        if (result.IsNull)
         {
-            entries = await Call(() => Db.StreamReadGroupAsync(StreamKey(channel), group, ConsumerName, StreamPosition.NewMessages, n, noAck: true), cancellationToken).ConfigureAwait(false);
+            return [];
         }
-        catch (MqUnavailableException ex) when (ex.InnerException is RedisServerException server && server.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        if (result.Resp2Type == ResultType.Integer)
         {
+            if ((int)result == Late)
+            {
+                throw NotRunInTime();
+            }
             await ThrowIfMissingAsync(channel, group, cancellationToken).ConfigureAwait(false);
-            throw;
+            throw new MqUnavailableException($"Redis found no group '{group}' on channel '{channel}' while the registry has both; try again.");
         }
+        // One stream: { key, { { id, { field, value, … } }, … } }.
+        var entries = (RedisResult[])((RedisResult[])((RedisResult[])result!)[0]!)[1]!;
         var messages = new MqMessage[entries.Length];
         for (var i = 0; i < entries.Length; i++)
         {
-            var entry = entries[i];
-            var payload = entry.Values.Length > 0 && entry.Values[0].Name == PayloadField ? (byte[]?)entry.Values[0].Value ?? [] : [];
-            messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry.Id!), payload);
+            var entry = (RedisResult[])entries[i]!;
+            var fields = entry[1].IsNull ? [] : (RedisResult[])entry[1]!;
+            var payload = fields.Length > 1 && (string?)fields[0] == PayloadField ? (byte[]?)fields[1] ?? [] : [];
+            messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry[0]!), payload);
         }
         return messages;
     }
+
+    /// <summary>A write or read that Redis got to after its deadline, and so did not run.</summary>
+    private static MqUnavailableException NotRunInTime() =>
+        new("Redis did not get to the call in time; it changed nothing, so it can be tried again.");
 
     /// <summary>Throws the not-found error for a missing channel or group.</summary>
     private async Task ThrowIfMissingAsync(string channel, string group, CancellationToken cancellationToken)

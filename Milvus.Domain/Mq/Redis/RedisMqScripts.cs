@@ -9,10 +9,24 @@ namespace Milvus.Domain.Mq.Redis;
 /// the channel registry and then changes a stream is one script. <c>KEYS[1]</c> is always the registry (a sorted
 /// set of channel names at score 0), and a channel's stream key is passed in <c>KEYS</c> too. Results below 0 are
 /// the codes of <see cref="RedisMqClient"/>: -1 no such channel, -2 no such group (or, on create, the group
-/// exists), -3 no such message.
+/// exists), -3 no such message, -4 the call's deadline passed before Redis ran it (and then nothing changed).
 /// </summary>
 internal static class RedisMqScripts
 {
+    // Redis's clock in ms, and the deadline check of the scripts that take one: a script that Redis runs after its
+    // caller gave up on it (Redis was frozen or slow) changes nothing, so the caller's error answer is true.
+    private const string Expired = """
+        local function nowMs()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        local function expired(deadline)
+          deadline = tonumber(deadline)
+          return deadline > 0 and nowMs() > deadline
+        end
+
+        """;
+
     private const string HasGroup = """
         local function hasGroup(stream, group)
           local groups = redis.call('XINFO', 'GROUPS', stream)
@@ -54,29 +68,44 @@ internal static class RedisMqScripts
         """);
 
     /// <summary>
-    /// KEYS: registry, the last-id hash, stream. ARGV: name, wake-up channel, the largest seq, then the payloads.
-    /// Appends each payload with an explicit id <c>ms-seq</c> above the queue's last id: <c>ms</c> is Redis's clock
-    /// (never moving back), <c>seq</c> counts within it and carries into <c>ms + 1</c> past the largest seq.
-    /// Returns <c>{ ms, seq }</c> of the first entry, or -1.
+    /// KEYS: registry, the last-id hash, stream. ARGV: name, wake-up channel, the largest seq, the deadline (Unix ms
+    /// on Redis's clock, 0 for none), then the payloads. Appends each payload with an explicit id <c>ms-seq</c> above
+    /// the queue's last id: <c>ms</c> is Redis's clock (never moving back), <c>seq</c> counts within it and carries
+    /// into <c>ms + 1</c> past the largest seq. Returns <c>{ ms, seq }</c> of the first entry, -1, or -4.
     /// </summary>
-    public static readonly RedisMqScript Produce = new("""
+    public static readonly RedisMqScript Produce = new(Expired + """
         if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if expired(ARGV[4]) then return -4 end
+        local now = nowMs()
         local last = redis.call('HMGET', KEYS[2], 'ms', 'seq')
         local ms, seq = tonumber(last[1] or '0'), tonumber(last[2] or '-1')
         if now > ms then ms, seq = now, -1 end
         local max = tonumber(ARGV[3])
         local firstMs, firstSeq
-        for i = 4, #ARGV do
+        for i = 5, #ARGV do
           seq = seq + 1
           if seq > max then ms, seq = ms + 1, 0 end
-          if i == 4 then firstMs, firstSeq = ms, seq end
+          if i == 5 then firstMs, firstSeq = ms, seq end
           redis.call('XADD', KEYS[3], string.format('%d-%d', ms, seq), 'p', ARGV[i])
         end
         redis.call('HSET', KEYS[2], 'ms', string.format('%d', ms), 'seq', seq)
         redis.call('PUBLISH', ARGV[2], ARGV[1])
         return { firstMs, firstSeq }
+        """);
+
+    /// <summary>
+    /// KEYS: stream. ARGV: group, consumer, count, deadline (Unix ms on Redis's clock, 0 for none). Reads the group's
+    /// next entries and moves the group past them (<c>XREADGROUP … NOACK</c>): the reply of <c>XREADGROUP</c>, nil
+    /// when there is nothing new, -2 when the group (or the stream) does not exist, or -4.
+    /// </summary>
+    public static readonly RedisMqScript Read = new(Expired + """
+        if expired(ARGV[4]) then return -4 end
+        local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'NOACK', 'STREAMS', KEYS[1], '>')
+        if type(r) == 'table' and r.err then
+          if string.find(r.err, 'NOGROUP', 1, true) then return -2 end
+          return redis.error_reply(r.err)
+        end
+        return r
         """);
 
     /// <summary>KEYS: registry, stream. ARGV: name, group, start id (<c>0</c> or <c>$</c>). 0, -1, or -2 when the group exists.</summary>
