@@ -6,8 +6,10 @@ using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Snapshot;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.Params;
+using Milvus.Domain.Sessions;
 using Milvus.Workers.Archive;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.Sessions;
 
 namespace Milvus.Api.Hosting;
 
@@ -29,7 +31,12 @@ public static class ArchiveServiceCollectionExtensions
             sp.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey),
             sp.GetService<UnmarshalDispatcher>()));
         // One gateway of the cluster archives each channel at a time.
-        services.AddSingleton<ArchiveClaims>();
+        services.AddSingleton(sp => new ArchiveClaims(
+            sp.GetRequiredService<IMetaKv>(),
+            sp.GetRequiredService<ServiceDiscovery>(),
+            sp.GetRequiredService<GatewaySessionComponent>().Session,
+            GatewaySessionComponent.ServerName,
+            sp.GetRequiredService<ILogger<ArchiveClaims>>()));
         services.TryAddSingleton<GatewayChannelNames>();
         services.AddSingleton<ArchiveSupervisor>();
         services.AddSingleton<ArchiveComponent>();

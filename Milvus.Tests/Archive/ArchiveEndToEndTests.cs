@@ -8,7 +8,6 @@ using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
 using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
-using Milvus.Workers.Archive;
 using Milvus.Workers.Jobs;
 
 namespace Milvus.Tests.Archive;

@@ -12,7 +12,6 @@ using Milvus.Domain.Params;
 using Milvus.Tests.Infrastructure;
 using Milvus.Tests.Mq.RocksMq;
 using Milvus.Tests.Tso;
-using Milvus.Workers.Archive;
 
 namespace Milvus.Tests.Archive;
 

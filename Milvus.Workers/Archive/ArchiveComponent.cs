@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Components;
 using Milvus.Domain.Params;
 

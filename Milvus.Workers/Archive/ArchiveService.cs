@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Params;

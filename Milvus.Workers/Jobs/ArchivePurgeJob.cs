@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Milvus.Workers.Archive;
+using Milvus.Domain.Archive;
 
 namespace Milvus.Workers.Jobs;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.FlowGraph;
@@ -11,7 +10,7 @@ using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// Keeps one <see cref="ArchiveChannelGraph"/> per channel: <see cref="SyncAsync"/> starts graphs for new channels,
