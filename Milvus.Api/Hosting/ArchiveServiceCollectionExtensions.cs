@@ -18,7 +18,7 @@ public static class ArchiveServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the segment catalog (always: archived segments stay readable when archiving is off), the archive
-    /// supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>) and its component (role
+    /// supervisor with its purger and its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>) and its component (role
     /// <c>archiver</c>), and the recurring jobs for RocksMQ retention and snapshot KV GC, with a snapshot KV over
     /// the meta store when none is registered. It also wraps the channel service, so that destroying channels
     /// deletes their archived segments, and adds the <c>archive-purge</c> job that finishes interrupted purges.
@@ -38,6 +38,7 @@ public static class ArchiveServiceCollectionExtensions
             GatewaySessionComponent.ServerName,
             sp.GetRequiredService<ILogger<ArchiveClaims>>()));
         services.TryAddSingleton<GatewayChannelNames>();
+        services.AddSingleton<ArchivePurger>();
         services.AddSingleton<ArchiveSupervisor>();
         services.AddSingleton<ArchiveComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ArchiveComponent>());

@@ -116,6 +116,7 @@ public sealed class ArchiveGraphTests : IAsyncLifetime
         new MsgStreamFactory(_host.Mq, TimeProvider.System, NullLoggerFactory.Instance),
         _host.Mq,
         _catalog,
+        new ArchivePurger(_catalog, _host.Mq, NullLogger<ArchivePurger>.Instance),
         Options.Create(options),
         time,
         NullLogger<ArchiveSupervisor>.Instance);
