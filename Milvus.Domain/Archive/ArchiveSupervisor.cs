@@ -117,7 +117,8 @@ public sealed partial class ArchiveSupervisor(
                 {
                     continue;
                 }
-                if (unfinished.Contains(channel) || (purger.IsPending(channel) && !await PurgeAsync(channel, cancellationToken).ConfigureAwait(false)))
+                // The entry stays whether the purge is done or not: the graph started below is the one it tracks.
+                if (unfinished.Contains(channel) || (purger.IsPending(channel) && !await purger.TryPurgeAsync(channel, cancellationToken).ConfigureAwait(false)))
                 {
                     // The archive of an earlier channel of this name is not purged yet; a new graph would write into it.
                     continue;
