@@ -4,7 +4,6 @@ using Milvus.Domain.Archive;
 using Milvus.Domain.Kv.LocalFs;
 using Milvus.Domain.Kv.Memory;
 using Milvus.Domain.MsgStream;
-using Milvus.Domain.Params;
 
 namespace Milvus.Benchmarks.Archive;
 

@@ -3,7 +3,6 @@ using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Streams;
-using Milvus.Domain.Params;
 
 namespace Milvus.Domain.Archive;
 

@@ -1,6 +1,5 @@
 using Milvus.Domain.FlowGraph;
 using Milvus.Domain.MsgStream;
-using Milvus.Domain.Params;
 using Milvus.Domain.Telemetry;
 
 namespace Milvus.Domain.Archive;

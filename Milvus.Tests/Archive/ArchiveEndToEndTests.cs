@@ -7,7 +7,6 @@ using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
 using Milvus.Tests.Api;
 using Milvus.Tests.Infrastructure;
-using Milvus.Workers.Archive;
 using Milvus.Workers.Jobs;
 using Milvus.Workers.Kv;
 

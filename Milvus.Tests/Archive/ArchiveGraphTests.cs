@@ -4,15 +4,14 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Components;
+using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.LocalFs;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Streams;
-using Milvus.Domain.Params;
 using Milvus.Tests.Infrastructure;
 using Milvus.Tests.Mq.RocksMq;
 using Milvus.Tests.Tso;
-using Milvus.Workers.Archive;
 
 namespace Milvus.Tests.Archive;
 
@@ -113,10 +112,36 @@ public sealed class ArchiveGraphTests : IAsyncLifetime
         Assert.Equal("archiver/other", Assert.Single(supervisor.GetStates(0)).Role);
     }
 
+    [Fact]
+    public async Task AChannelMadeAgainWhileItsPurgeIsPendingGetsOneGraphOfItsOwnOnceThePurgeIsDone()
+    {
+        await using var supervisor = Supervisor(new ArchiveOptions { Enabled = true }, TimeProvider.System);
+        await supervisor.SyncAsync(CancellationToken.None);
+        var before = supervisor.RunningChannels;
+
+        _meta.FailSaves = true;
+        await Assert.ThrowsAsync<KvUnavailableException>(() =>
+            supervisor.DestroyChannelsAsync([Channel], token => _host.Mq.DestroyChannelAsync(Channel, token), CancellationToken.None));
+        await _host.Mq.CreateChannelAsync(Channel);
+        await supervisor.SyncAsync(CancellationToken.None);
+        var whilePending = supervisor.RunningChannels;
+        var pendingState = Assert.Single(supervisor.GetStates(0));
+        _meta.FailSaves = false;
+        await supervisor.SyncAsync(CancellationToken.None);
+
+        Assert.Equal([Channel], before);
+        Assert.Empty(whilePending);
+        Assert.Equal(StateCode.Abnormal, pendingState.StateCode);
+        Assert.Contains(pendingState.ExtraInfo, e => e.Key == "error");
+        Assert.Equal([Channel], supervisor.RunningChannels);
+        Assert.Equal(StateCode.Healthy, Assert.Single(supervisor.GetStates(0)).StateCode);
+    }
+
     private ArchiveSupervisor Supervisor(ArchiveOptions options, TimeProvider time) => new(
         new MsgStreamFactory(_host.Mq, TimeProvider.System, NullLoggerFactory.Instance),
         _host.Mq,
         _catalog,
+        new ArchivePurger(_catalog, _host.Mq, NullLogger<ArchivePurger>.Instance),
         Options.Create(options),
         time,
         NullLogger<ArchiveSupervisor>.Instance);

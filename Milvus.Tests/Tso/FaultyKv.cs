@@ -65,7 +65,7 @@ internal sealed class FaultyKv : ITxnKv
         _inner.MultiRemoveWithPrefixAsync(prefixes, cancellationToken);
 
     public Task MultiSaveAndRemoveWithPrefixAsync(IReadOnlyDictionary<string, string> saves, IReadOnlyList<string> removalPrefixes, CancellationToken cancellationToken = default) =>
-        _inner.MultiSaveAndRemoveWithPrefixAsync(saves, removalPrefixes, cancellationToken);
+        FailSaves && saves.Count > 0 ? throw Down() : _inner.MultiSaveAndRemoveWithPrefixAsync(saves, removalPrefixes, cancellationToken);
 
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Components;
-using Milvus.Domain.Params;
 
 namespace Milvus.Workers.Archive;
 

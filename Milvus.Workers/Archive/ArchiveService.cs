@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
-using Milvus.Domain.Params;
 using Milvus.Workers.Hosting;
 
 namespace Milvus.Workers.Archive;

@@ -1,15 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Kv.Snapshot;
 using Milvus.Domain.MsgStream;
-using Milvus.Domain.Params;
+using Milvus.Domain.Sessions;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Jobs;
 using Milvus.Workers.Kv;
+using Milvus.Workers.Sessions;
 
 namespace Milvus.Workers.Archive;
 
@@ -18,9 +20,10 @@ public static class ArchiveServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the settings (<c>Milvus:Archive</c>), the segment catalog (always: archived segments stay readable
-    /// when archiving is off), the archive supervisor with its hosted worker (idle unless <c>Milvus:Archive:Enabled</c>)
-    /// and its component (role <c>archiver</c>), the <c>archive-purge</c> job that finishes interrupted purges, and
-    /// the snapshot KV over the meta store (when none is registered) with its <c>snapshotkv-gc</c> job.
+    /// when archiving is off), the archive supervisor with its purger, its hosted worker (idle unless
+    /// <c>Milvus:Archive:Enabled</c>) and its component (role <c>archiver</c>), the <c>archive-purge</c> job that
+    /// finishes interrupted purges, and the snapshot KV over the meta store (when none is registered) with its
+    /// <c>snapshotkv-gc</c> job.
     /// </summary>
     public static IServiceCollection AddMilvusArchive(this IServiceCollection services)
     {
@@ -30,8 +33,14 @@ public static class ArchiveServiceCollectionExtensions
             sp.GetRequiredKeyedService<IBaseKv>(KvServiceCollectionExtensions.ObjectStoreKey),
             sp.GetService<UnmarshalDispatcher>()));
         // One gateway of the cluster archives each channel at a time.
-        services.AddSingleton<ArchiveClaims>();
+        services.AddSingleton(sp => new ArchiveClaims(
+            sp.GetRequiredService<IMetaKv>(),
+            sp.GetRequiredService<ServiceDiscovery>(),
+            sp.GetRequiredService<GatewaySessionComponent>().Session,
+            GatewaySessionComponent.ServerName,
+            sp.GetRequiredService<ILogger<ArchiveClaims>>()));
         services.TryAddSingleton<GatewayChannelNames>();
+        services.AddSingleton<ArchivePurger>();
         services.AddSingleton<ArchiveSupervisor>();
         services.AddSingleton<ArchiveComponent>();
         services.AddSingleton<IComponent>(sp => sp.GetRequiredService<ArchiveComponent>());

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Tso;
-using Milvus.Workers.Archive;
 
 namespace Milvus.Workers.Channels;
 

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Logging;
-using Milvus.Workers.Archive;
+using Milvus.Domain.Archive;
 
 namespace Milvus.Workers.Jobs;
 
 /// <summary>
 /// Every ten minutes, finishes the archive purges that a crash or a store outage interrupted, and purges the
-/// archived segments of channels that no longer exist (<see cref="ArchiveSupervisor.SweepAsync"/>).
+/// archived segments of channels that no longer exist (<see cref="ArchiveSupervisor.SweepAsync"/>: the
+/// <see cref="ArchivePurger"/>'s sweep under the supervisor's gate, once the graphs of those channels are stopped).
 /// </summary>
 public sealed partial class ArchivePurgeJob(ArchiveSupervisor supervisor, ILogger<ArchivePurgeJob> logger) : IMaintenanceJob
 {

@@ -7,7 +7,6 @@ using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Domain.Params;
 using Milvus.Domain.Telemetry;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Tso;

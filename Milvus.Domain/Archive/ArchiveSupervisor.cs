@@ -1,25 +1,24 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Milvus.Domain.Archive;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Components;
 using Milvus.Domain.FlowGraph;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
-using Milvus.Domain.Params;
 using Milvus.Domain.Tso;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// Keeps one <see cref="ArchiveChannelGraph"/> per channel: <see cref="SyncAsync"/> starts graphs for new channels,
 /// stops those of destroyed channels, and restarts a graph that has stopped or failed (from the channel's
 /// checkpoint, so nothing is lost or archived twice). Each graph reports as a component <c>archiver/&lt;channel&gt;</c>.
-/// A destroyed channel's archive (segment metadata and objects) is purged once its graph has stopped: at once by
-/// <see cref="DestroyChannelsAsync"/>, or by the next sync when the channel went some other way. A purge that fails
-/// is retried by every later sync, and a channel whose purge is unfinished gets no new graph until it is done. With
+/// A destroyed channel's archive (segment metadata and objects) is purged by the <see cref="ArchivePurger"/> once its
+/// graph has stopped, under this supervisor's gate: at once by <see cref="DestroyChannelsAsync"/>, or by the next sync
+/// when the channel went some other way. A purge that fails is retried by every later sync, and a channel whose purge
+/// is unfinished gets no new graph until it is done. With
 /// <see cref="ArchiveClaims"/>, each channel is archived by one gateway of the cluster at a time: a gateway runs
 /// graphs only for the channels it holds, and stops a graph before it hands its channel over. The gateway's own
 /// channels (<see cref="GatewayChannelNames"/>: time ticks, statistics) are not archived.
@@ -28,6 +27,7 @@ public sealed partial class ArchiveSupervisor(
     MsgStreamFactory streams,
     IMqClient mq,
     SegmentCatalog catalog,
+    ArchivePurger purger,
     IOptions<ArchiveOptions> options,
     TimeProvider time,
     ILogger<ArchiveSupervisor> logger,
@@ -75,22 +75,27 @@ public sealed partial class ArchiveSupervisor(
             }
             var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false))
                 .Where(c => ownChannels?.Contains(c) != true).ToHashSet(StringComparer.Ordinal);
-            var unfinished = await ResumeInterruptedPurgesAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var (channel, gone) in Snapshot().Where(e => !channels.Contains(e.Key)))
+            // No answer at all: the meta store is down, so no graph can start anyway.
+            var unfinished = await purger.ResumeInterruptedAsync(cancellationToken).ConfigureAwait(false) ?? KnownChannels().ToHashSet(StringComparer.Ordinal);
+            foreach (var channel in KnownChannels().Where(c => !channels.Contains(c)))
             {
-                await StopAsync(gone).ConfigureAwait(false);
+                if (EntryOf(channel) is { } gone)
+                {
+                    await StopAsync(gone).ConfigureAwait(false);
+                }
                 Log.Stopped(logger, channel);
                 await PurgeAsync(channel, cancellationToken).ConfigureAwait(false);
             }
             var (mine, letGo) = claims is null ? (channels, []) : await claims.SettleAsync(channels, cancellationToken).ConfigureAwait(false);
-            foreach (var (channel, other) in Snapshot().Where(e => channels.Contains(e.Key) && !mine.Contains(e.Key)))
+            foreach (var channel in KnownChannels().Where(c => channels.Contains(c) && !mine.Contains(c)))
             {
                 // Another gateway archives it (or will): the graph stops, its checkpoint stays for the holder.
-                await StopAsync(other).ConfigureAwait(false);
-                lock (_entries)
+                if (EntryOf(channel) is { } other)
                 {
-                    _entries.Remove(channel);
+                    await StopAsync(other).ConfigureAwait(false);
                 }
+                Remove(channel);
+                purger.Forget(channel);
             }
             if (claims is not null && letGo.Count > 0)
             {
@@ -111,7 +116,8 @@ public sealed partial class ArchiveSupervisor(
                 {
                     continue;
                 }
-                if (unfinished.Contains(channel) || (entry.PurgePending && !await PurgeAsync(channel, cancellationToken).ConfigureAwait(false)))
+                // The entry stays whether the purge is done or not: the graph started below is the one it tracks.
+                if (unfinished.Contains(channel) || (purger.IsPending(channel) && !await purger.TryPurgeAsync(channel, cancellationToken).ConfigureAwait(false)))
                 {
                     // The archive of an earlier channel of this name is not purged yet; a new graph would write into it.
                     continue;
@@ -137,6 +143,7 @@ public sealed partial class ArchiveSupervisor(
     /// <paramref name="destroy"/> fails, the next sync restarts the graphs of the channels that still exist.
     /// </summary>
     /// <exception cref="KvException">A purge failed; it is retried by later syncs and by the purge job.</exception>
+    /// <remarks>The purge is <see cref="ArchivePurger.PurgeDestroyedAsync"/>'s.</remarks>
     public async Task DestroyChannelsAsync(IReadOnlyCollection<string> channels, Func<CancellationToken, Task> destroy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channels);
@@ -149,13 +156,7 @@ public sealed partial class ArchiveSupervisor(
                 await StopAsync(entry).ConfigureAwait(false);
             }
             await destroy(cancellationToken).ConfigureAwait(false);
-            foreach (var channel in channels.Distinct(StringComparer.Ordinal))
-            {
-                if (!await PurgeAsync(channel, cancellationToken).ConfigureAwait(false))
-                {
-                    throw new KvUnavailableException("archive", $"The channels were destroyed, but the archived segments of '{channel}' could not be deleted yet; the archiver retries.");
-                }
-            }
+            await purger.PurgeDestroyedAsync(channels, Remove, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -164,35 +165,16 @@ public sealed partial class ArchiveSupervisor(
     }
 
     /// <summary>
-    /// The purge job's work: finishes interrupted purges, and purges the archives of channels that no longer exist
-    /// (destroyed while no graph of this gateway ran, for example with archiving off). Returns the channels purged.
+    /// The purge job's work, <see cref="ArchivePurger.SweepAsync"/> under the gate: finishes interrupted purges, and
+    /// purges the archives of channels that no longer exist (destroyed while no graph of this gateway ran, for example
+    /// with archiving off), each once its graph, if any, is stopped. Returns the channels purged.
     /// </summary>
     public async Task<IReadOnlyList<string>> SweepAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var resumed = await catalog.ResumePurgesAsync(cancellationToken).ConfigureAwait(false);
-            var channels = (await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-            var orphaned = (await catalog.ListArchivedChannelsAsync(cancellationToken).ConfigureAwait(false)).Where(c => !channels.Contains(c)).ToList();
-            foreach (var channel in orphaned)
-            {
-                Entry? entry;
-                lock (_entries)
-                {
-                    entry = _entries.GetValueOrDefault(channel);
-                }
-                if (entry is not null)
-                {
-                    await StopAsync(entry).ConfigureAwait(false);
-                }
-                await catalog.PurgeChannelAsync(channel, cancellationToken).ConfigureAwait(false);
-                lock (_entries)
-                {
-                    _entries.Remove(channel);
-                }
-            }
-            return [.. resumed.Union(orphaned, StringComparer.Ordinal)];
+            return await purger.SweepAsync(StopGraphOfAsync, Remove, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -205,9 +187,10 @@ public sealed partial class ArchiveSupervisor(
     {
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var states = new List<ComponentInfo>();
-        foreach (var (channel, entry) in Snapshot().OrderBy(e => e.Key, StringComparer.Ordinal))
+        foreach (var channel in KnownChannels().Order(StringComparer.Ordinal))
         {
-            var graph = entry.Graph;
+            var entry = EntryOf(channel);
+            var graph = entry?.Graph;
             var running = graph is { Completion.IsCompleted: false };
             var lastTick = graph?.LastInputTick ?? 0;
             var extra = new List<ExtraInfoPair>
@@ -216,7 +199,7 @@ public sealed partial class ArchiveSupervisor(
                 new("lastTick", lastTick.ToString(CultureInfo.InvariantCulture)),
                 new("segmentsWritten", (graph?.SegmentsWritten ?? 0).ToString(CultureInfo.InvariantCulture)),
             };
-            var error = graph is { Completion.IsFaulted: true } ? graph.Completion.Exception!.GetBaseException().Message : entry.Error;
+            var error = graph is { Completion.IsFaulted: true } ? graph.Completion.Exception!.GetBaseException().Message : purger.PendingError(channel) ?? entry?.Error;
             if (!running && error is not null)
             {
                 extra.Add(new ExtraInfoPair("error", error));
@@ -258,15 +241,15 @@ public sealed partial class ArchiveSupervisor(
         try
         {
             _closed = true;
-            var held = Snapshot();
-            foreach (var (_, entry) in held)
+            var held = KnownChannels();
+            foreach (var (_, entry) in Snapshot())
             {
                 await StopAsync(entry).ConfigureAwait(false);
             }
             if (claims is not null)
             {
                 // The others take these channels over at once instead of after this gateway's lease.
-                await claims.ReleaseAsync(held.Select(e => e.Key), CancellationToken.None).ConfigureAwait(false);
+                await claims.ReleaseAsync(held, CancellationToken.None).ConfigureAwait(false);
             }
         }
         finally
@@ -297,56 +280,30 @@ public sealed partial class ArchiveSupervisor(
         }
     }
 
-    /// <summary>Finishes the purges that were interrupted; returns the channels whose purge is still unfinished.</summary>
-    private async Task<HashSet<string>> ResumeInterruptedPurgesAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Has the purger purge a destroyed channel's archive (its graph is stopped); the channel's entry goes either way,
+    /// the purger keeping a failed purge pending. Returns false when a store failed.
+    /// </summary>
+    private async Task<bool> PurgeAsync(string channel, CancellationToken cancellationToken)
     {
-        try
+        var purged = await purger.TryPurgeAsync(channel, cancellationToken).ConfigureAwait(false);
+        Remove(channel);
+        return purged;
+    }
+
+    private async Task StopGraphOfAsync(string channel)
+    {
+        if (EntryOf(channel) is { } entry)
         {
-            await catalog.ResumePurgesAsync(cancellationToken).ConfigureAwait(false);
-            return [];
-        }
-        catch (KvException ex)
-        {
-            Log.PurgeFailed(logger, "(interrupted purges)", ex);
-            try
-            {
-                return (await catalog.ListPendingPurgesAsync(cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-            }
-            catch (KvException)
-            {
-                // The meta store is down too: no graph can start anyway.
-                return [.. Snapshot().Select(e => e.Key)];
-            }
+            await StopAsync(entry).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Purges a destroyed channel's archive (its graph is stopped); returns false, keeping the channel's entry to retry, when a store fails.</summary>
-    private async Task<bool> PurgeAsync(string channel, CancellationToken cancellationToken)
+    private void Remove(string channel)
     {
-        try
+        lock (_entries)
         {
-            await catalog.PurgeChannelAsync(channel, cancellationToken).ConfigureAwait(false);
-            lock (_entries)
-            {
-                _entries.Remove(channel);
-            }
-            Log.Purged(logger, channel);
-            return true;
-        }
-        catch (KvException ex)
-        {
-            lock (_entries)
-            {
-                if (!_entries.TryGetValue(channel, out var entry))
-                {
-                    entry = new Entry();
-                    _entries.Add(channel, entry);
-                }
-                entry.PurgePending = true;
-                entry.Error = $"The archive of the destroyed channel could not be deleted yet: {ex.Message}";
-            }
-            Log.PurgeFailed(logger, channel, ex);
-            return false;
+            _entries.Remove(channel);
         }
     }
 
@@ -367,14 +324,28 @@ public sealed partial class ArchiveSupervisor(
         }
     }
 
+    private Entry? EntryOf(string channel)
+    {
+        lock (_entries)
+        {
+            return _entries.GetValueOrDefault(channel);
+        }
+    }
+
+    /// <summary>The channels with an entry (a graph, running or not) or a pending purge.</summary>
+    private List<string> KnownChannels()
+    {
+        lock (_entries)
+        {
+            return [.. _entries.Keys.Union(purger.PendingChannels, StringComparer.Ordinal)];
+        }
+    }
+
     private sealed class Entry
     {
         public ArchiveChannelGraph? Graph { get; set; }
 
         public string? Error { get; set; }
-
-        /// <summary>The channel was destroyed and its archive is not purged yet.</summary>
-        public bool PurgePending { get; set; }
     }
 
     private static partial class Log
@@ -390,11 +361,5 @@ public sealed partial class ArchiveSupervisor(
 
         [LoggerMessage(EventId = 8004, Level = LogLevel.Warning, Message = "The archiving graph of channel {Channel} stopped; it restarts from its checkpoint.")]
         public static partial void GraphEnded(ILogger logger, string channel, Exception? exception);
-
-        [LoggerMessage(EventId = 8005, Level = LogLevel.Information, Message = "Deleted the archived segments of the destroyed channel {Channel}.")]
-        public static partial void Purged(ILogger logger, string channel);
-
-        [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "The archived segments of the destroyed channel {Channel} could not be deleted yet; the next sync retries.")]
-        public static partial void PurgeFailed(ILogger logger, string channel, Exception exception);
     }
 }

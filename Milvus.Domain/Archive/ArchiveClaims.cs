@@ -2,9 +2,8 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Sessions;
-using Milvus.Workers.Sessions;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// Which gateway archives each channel: one at a time, recorded in the meta KV under
@@ -14,7 +13,12 @@ namespace Milvus.Workers.Archive;
 /// so the shares add up to the channels), claims unclaimed ones up to it (put-if-absent) and lets go of what it holds
 /// beyond it: the channels spread evenly and move back when a gateway joins.
 /// </summary>
-public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discovery, GatewaySessionComponent gateway, ILogger<ArchiveClaims> logger)
+/// <param name="meta">The meta KV that holds the claims.</param>
+/// <param name="discovery">Lists the live gateways.</param>
+/// <param name="session">This gateway's session: its server id names the claims, and its lease binds them.</param>
+/// <param name="serverName">The server name every gateway registers under (its sessions are <c>&lt;serverName&gt;-&lt;id&gt;</c>).</param>
+/// <param name="logger">The logger.</param>
+public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discovery, Session session, string serverName, ILogger<ArchiveClaims> logger)
 {
     /// <summary>
     /// Calls <paramref name="stop"/> whenever this gateway's session is lost: its claims go with the lease, so another
@@ -23,7 +27,7 @@ public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discove
     public void WhenLost(Func<Task> stop)
     {
         ArgumentNullException.ThrowIfNull(stop);
-        gateway.Session.RegistrationChanged += (registered, reason) =>
+        session.RegistrationChanged += (registered, reason) =>
         {
             if (!registered)
             {
@@ -45,14 +49,13 @@ public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discove
     /// <exception cref="KvUnavailableException">The meta KV does not answer.</exception>
     public async Task<(IReadOnlySet<string> Keep, IReadOnlyList<string> LetGo)> SettleAsync(IReadOnlySet<string> channels, CancellationToken cancellationToken)
     {
-        var session = gateway.Session;
         if (!session.IsRegistered)
         {
             return (new HashSet<string>(StringComparer.Ordinal), []);
         }
         var self = session.ServerId.ToString(CultureInfo.InvariantCulture);
-        var live = (await discovery.GetSessionsAsync(GatewaySessionComponent.ServerName + "-", cancellationToken).ConfigureAwait(false))
-            .Sessions.Where(s => s.ServerName == GatewaySessionComponent.ServerName).Select(s => s.ServerId).Order().ToList();
+        var live = (await discovery.GetSessionsAsync(serverName + "-", cancellationToken).ConfigureAwait(false))
+            .Sessions.Where(s => s.ServerName == serverName).Select(s => s.ServerId).Order().ToList();
         var share = ShareOf(channels.Count, live, session.ServerId);
         var records = await meta.LoadWithPrefixAsync(Prefix, cancellationToken).ConfigureAwait(false);
         var claimed = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -106,7 +109,7 @@ public sealed partial class ArchiveClaims(IMetaKv meta, ServiceDiscovery discove
     /// <summary>Removes this gateway's claims of <paramref name="channels"/>, whose graphs have stopped, so the others take them at once.</summary>
     public async Task ReleaseAsync(IEnumerable<string> channels, CancellationToken cancellationToken)
     {
-        var self = gateway.Session.ServerId.ToString(CultureInfo.InvariantCulture);
+        var self = session.ServerId.ToString(CultureInfo.InvariantCulture);
         foreach (var channel in channels)
         {
             try

@@ -1,6 +1,6 @@
 using Milvus.Domain.Channels;
 
-namespace Milvus.Workers.Archive;
+namespace Milvus.Domain.Archive;
 
 /// <summary>
 /// The channel service with the archive kept in step: destroying channels stops their archiving graphs first, then
