@@ -5,7 +5,6 @@ using Milvus.Api.Security;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.Sessions;
-using Milvus.Workers.MsgStream;
 
 namespace Milvus.Api.Infrastructure;
 

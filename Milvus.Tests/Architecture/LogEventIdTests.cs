@@ -27,7 +27,6 @@ public sealed class LogEventIdTests
         ("Milvus.Domain.Channels", 5400, 5999),
         ("Milvus.Domain.MsgStream", 6000, 6199),
         ("Milvus.Workers.TimeTick", 6200, 6299),
-        ("Milvus.Workers.MsgStream", 6300, 6399),
         ("Milvus.Workers.Statistics", 6400, 6999),
         ("Milvus.Workers.Params", 7000, 7499),
         ("Milvus.Domain.Sessions", 7500, 7999),

@@ -1,10 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Milvus.Domain.Components;
+using Milvus.Domain.Kv;
 using Milvus.Domain.MsgStream;
 using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Jobs;
+using Milvus.Workers.Sessions;
 using Milvus.Workers.Statistics;
 using Milvus.Workers.TimeTick;
 
@@ -30,7 +33,11 @@ public static class MsgStreamServiceCollectionExtensions
         services.AddSingleton<GatewayProducer>();
         services.AddSingleton<StreamSubscriptions>();
         // A subscription is held by one gateway of the cluster; calls on the others are served through it.
-        services.AddSingleton<SubscriptionOwners>();
+        services.AddSingleton(sp => new SubscriptionOwners(
+            sp.GetRequiredService<IMetaKv>(),
+            sp.GetRequiredService<GatewaySessionComponent>().Session,
+            sp.GetRequiredService<StreamSubscriptions>(),
+            sp.GetRequiredService<ILogger<SubscriptionOwners>>()));
         services.AddSingleton<IMaintenanceJob, SubscriptionExpiryJob>();
         services.AddSingleton<TimeTickCluster>();
         services.AddSingleton<TimeTickComponent>();

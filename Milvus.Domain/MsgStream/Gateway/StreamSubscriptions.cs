@@ -18,7 +18,7 @@ namespace Milvus.Domain.MsgStream.Gateway;
 /// A consume subscription also keeps a <see cref="SubscriptionCheckpoint"/> in the meta KV, which each consume moves
 /// past the answer before it. A gateway that restarts reopens the subscription there, not at its consumer groups,
 /// which have moved on by whatever its stream had read ahead. This holds one gateway's subscriptions; which gateway holds
-/// a subscription in a cluster is recorded outside (the workers' <c>SubscriptionOwners</c>), and calls reach the holder.
+/// a subscription in a cluster is recorded in the meta KV (<see cref="SubscriptionOwners"/>), and calls reach the holder.
 /// </para>
 /// <para>
 /// It holds no lock: the <see cref="SubscriptionRegistry"/> admits and ends subscriptions under its admission lock,

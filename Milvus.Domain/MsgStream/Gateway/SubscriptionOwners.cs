@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Milvus.Domain;
 using Milvus.Domain.Kv;
-using Milvus.Domain.MsgStream.Gateway;
-using Milvus.Workers.Sessions;
+using Milvus.Domain.Sessions;
 
-namespace Milvus.Workers.MsgStream;
+namespace Milvus.Domain.MsgStream.Gateway;
 
 /// <summary>
 /// Which gateway holds each msgstream subscription: one at a time, recorded in the meta KV under
@@ -21,21 +19,21 @@ public sealed partial class SubscriptionOwners
     public const string Prefix = "msgstream/owners/";
 
     private readonly IMetaKv _meta;
-    private readonly GatewaySessionComponent _gateway;
+    private readonly Session _session;
     private readonly StreamSubscriptions _subscriptions;
     private readonly ILogger<SubscriptionOwners> _logger;
     // The subscriptions this gateway holds, with the lease it claimed them under (a new lease means the records are gone)
     // and the exact record it wrote, which carries a claim id of its own: a release removes only that record.
     private readonly ConcurrentDictionary<string, (long Lease, string Record)> _held = new(StringComparer.Ordinal);
 
-    public SubscriptionOwners(IMetaKv meta, GatewaySessionComponent gateway, StreamSubscriptions subscriptions, ILogger<SubscriptionOwners> logger)
+    public SubscriptionOwners(IMetaKv meta, Session session, StreamSubscriptions subscriptions, ILogger<SubscriptionOwners> logger)
     {
         _meta = meta;
-        _gateway = gateway;
+        _session = session;
         _subscriptions = subscriptions;
         _logger = logger;
         subscriptions.SubscriptionEnded += name => _ = ReleaseAsync(name);
-        gateway.Session.RegistrationChanged += (registered, reason) =>
+        session.RegistrationChanged += (registered, reason) =>
         {
             if (!registered)
             {
@@ -53,7 +51,7 @@ public sealed partial class SubscriptionOwners
     /// <exception cref="KvUnavailableException">The meta KV does not answer.</exception>
     public async Task<string?> RemoteOwnerAsync(string subName, CancellationToken cancellationToken)
     {
-        var session = _gateway.Session;
+        var session = _session;
         if (!session.IsRegistered)
         {
             throw new SubscriptionOwnerUnavailableException("This gateway's session is not registered (the meta KV may be unreachable), so it cannot hold subscriptions; it registers again by itself, retry shortly.");
@@ -157,16 +155,16 @@ public sealed partial class SubscriptionOwners
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 6301, Level = LogLevel.Debug, Message = "This gateway holds subscription {SubName}.")]
+        [LoggerMessage(EventId = 6151, Level = LogLevel.Debug, Message = "This gateway holds subscription {SubName}.")]
         public static partial void Claimed(ILogger logger, string subName);
 
-        [LoggerMessage(EventId = 6302, Level = LogLevel.Warning, Message = "The owner record of subscription {SubName} could not be removed; it goes with this gateway's session lease.")]
+        [LoggerMessage(EventId = 6152, Level = LogLevel.Warning, Message = "The owner record of subscription {SubName} could not be removed; it goes with this gateway's session lease.")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception, string subName);
 
-        [LoggerMessage(EventId = 6304, Level = LogLevel.Warning, Message = "This gateway lost its session ({Reason}); it lets go of the {Count} subscriptions it held, which any gateway takes over from their checkpoints.")]
+        [LoggerMessage(EventId = 6154, Level = LogLevel.Warning, Message = "This gateway lost its session ({Reason}); it lets go of the {Count} subscriptions it held, which any gateway takes over from their checkpoints.")]
         public static partial void SessionLost(ILogger logger, int count, string reason);
 
-        [LoggerMessage(EventId = 6303, Level = LogLevel.Warning, Message = "Subscription {SubName} could not be let go of after this gateway lost its session.")]
+        [LoggerMessage(EventId = 6153, Level = LogLevel.Warning, Message = "Subscription {SubName} could not be let go of after this gateway lost its session.")]
         public static partial void LetGoFailed(ILogger logger, Exception exception, string subName);
     }
 }
