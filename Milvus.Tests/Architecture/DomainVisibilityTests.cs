@@ -9,8 +9,9 @@ namespace Milvus.Tests.Architecture;
 /// <summary>
 /// A type of <c>Milvus.Domain</c> is public only when another project uses it (<c>docs/decisions.md</c>): Workers, Api,
 /// the tests or the benchmarks reference it in their metadata, or name one of its constants (the compiler copies a
-/// constant's value, so no reference to its type remains), or it is the base, an interface, a constraint or the
-/// declaring type of a public type that is so used. Everything else is <c>internal</c>.
+/// constant's value, so no reference to its type remains), or it is the base, an interface, a constraint, the
+/// declaring type or a public property's type of a public type that is so used (as an options class's enum, which
+/// the configuration binder sets by reflection). Everything else is <c>internal</c>.
 /// </summary>
 public sealed partial class DomainVisibilityTests
 {
@@ -105,11 +106,15 @@ public sealed partial class DomainVisibilityTests
         .SelectMany(File.ReadLines)
         .Where(line => !CommentRegex().IsMatch(line)));
 
-    /// <summary>The types that the public signature of <paramref name="type"/> itself exposes: base, interfaces, constraints, declaring type.</summary>
+    /// <summary>
+    /// The types that the public signature of <paramref name="type"/> itself exposes: base, interfaces, constraints,
+    /// declaring type, and the types of its public properties.
+    /// </summary>
     private static IEnumerable<Type> Exposes(Type type)
     {
         var direct = new List<Type?> { type.BaseType, type.DeclaringType };
         direct.AddRange(type.GetInterfaces());
+        direct.AddRange(type.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly).Select(p => p.PropertyType));
         if (type.IsGenericTypeDefinition)
         {
             direct.AddRange(type.GetGenericArguments().SelectMany(a => a.GetGenericParameterConstraints()));

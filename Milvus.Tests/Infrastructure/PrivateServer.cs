@@ -76,10 +76,28 @@ public sealed class PrivateServer : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>
+    /// kill -STOP: the server stops answering but keeps its connections, as a frozen host or a long pause does;
+    /// <see cref="ThawAsync"/> lets it go on with what its clients sent meanwhile.
+    /// </summary>
+    public Task FreezeAsync() => SignalAsync("STOP");
+
+    /// <summary>kill -CONT after <see cref="FreezeAsync"/>.</summary>
+    public Task ThawAsync() => SignalAsync("CONT");
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         _dataDir.Dispose();
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server is not running.");
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("Could not run kill.");
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     /// <summary>A server whose port and directory are chosen but which is not running yet; <see cref="StartAgainAsync"/> starts it.</summary>
