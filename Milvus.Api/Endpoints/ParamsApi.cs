@@ -104,8 +104,7 @@ public static class ParamsApi
                 detail: $"{string.Join(", ", atStart)} {(atStart.Count == 1 ? "is" : "are")} read once at start: change {(atStart.Count == 1 ? "it" : "them")} in the configuration and restart. Nothing was stored.");
         }
         // Stored first: an override that did not reach the cluster is not applied here either.
-        await store.SaveAsync(wanted, cancellationToken);
-        table.LoadFromKVPair(wanted);
+        await store.SaveAsync(wanted, table, cancellationToken);
         var effective = wanted.Keys.ToDictionary(k => k, k => BaseTable.Mask(k, table.Load(k)), StringComparer.Ordinal);
         return TypedResults.Ok<IReadOnlyDictionary<string, string>>(effective);
 
@@ -123,11 +122,10 @@ public static class ParamsApi
                 new Dictionary<string, string[]> { ["key"] = ["The key is not a dotted parameter key (letters, digits, '_' and '-', separated by dots)."] },
                 title: "One or more fields are invalid.");
         }
-        if (!await store.RemoveAsync(normalized, cancellationToken))
+        if (!await store.RemoveAsync(normalized, table, cancellationToken))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"{normalized} has no run-time override.");
         }
-        table.RemoveOverride(normalized);
         return TypedResults.NoContent();
     }
 

@@ -64,14 +64,8 @@ public sealed partial class ParamOverridesComponent(ParamOverrideStore store, Ba
                 }
                 await foreach (var (key, value) in store.WatchAsync(_revision, stoppingToken).ConfigureAwait(false))
                 {
-                    if (value is null)
-                    {
-                        table.RemoveOverride(key);
-                    }
-                    else
-                    {
-                        table.LoadFromKVPair([new(key, value)]);
-                    }
+                    // What the store holds now, not the event's own value, which a later change may have undone.
+                    await store.ApplyStoredAsync(key, table, stoppingToken).ConfigureAwait(false);
                     Log.Applied(logger, key, value is null ? "removed" : "set");
                 }
             }
@@ -96,12 +90,8 @@ public sealed partial class ParamOverridesComponent(ParamOverrideStore store, Ba
         }
     }
 
-    private async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        var (overrides, revision) = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
-        table.ReplaceOverrides(overrides);
-        _revision = revision;
-    }
+    private async Task LoadAsync(CancellationToken cancellationToken) =>
+        _revision = await store.LoadIntoAsync(table, cancellationToken).ConfigureAwait(false);
 
     private static partial class Log
     {
