@@ -37,11 +37,18 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
         {
             throw MsgStreamException.Invalid("A broadcast needs at least one message.");
         }
-        foreach (var channel in names)
+        // A missing channel fails the call before anything is stored. One channel that this gateway has produced into
+        // lately needs no look of its own: its write checks that it exists, atomically, and stores nothing when it
+        // does not (a look would cost a round trip on a remote queue). Otherwise every channel is looked at, at once.
+        if (names.Length > 1 || msgs.Count == 0 || !ticked.IsRecorded(names[0]))
         {
-            if (!await mq.ChannelExistsAsync(channel, cancellationToken).ConfigureAwait(false))
+            var exist = await Task.WhenAll(names.Select(c => mq.ChannelExistsAsync(c, cancellationToken))).ConfigureAwait(false);
+            for (var c = 0; c < names.Length; c++)
             {
-                throw new MqChannelNotFoundException(channel);
+                if (!exist[c])
+                {
+                    throw new MqChannelNotFoundException(names[c]);
+                }
             }
         }
         if (msgs.Count == 0)

@@ -21,6 +21,13 @@ public sealed class TickedChannels(ITxnKv meta, TimeProvider time)
 
     private readonly ConcurrentDictionary<string, long> _recorded = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether this gateway recorded <paramref name="channel"/> within <see cref="RefreshAfter"/>, so that a produce
+    /// into it stores no record of its own.
+    /// </summary>
+    public bool IsRecorded(string channel) =>
+        _recorded.TryGetValue(channel, out var at) && time.GetElapsedTime(at) < RefreshAfter;
+
     /// <summary>Records <paramref name="channels"/> as ticked channels, writing only those not recorded lately.</summary>
     public async ValueTask RecordAsync(IReadOnlyList<string> channels, CancellationToken cancellationToken = default)
     {
