@@ -81,7 +81,8 @@ public static class MqServiceCollectionExtensions
             sp.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration,
             sp.GetRequiredService<IOptions<EtcdOptions>>().Value.RootPath,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RedisMqClient>>()));
+            sp.GetRequiredService<ILogger<RedisMqClient>>(),
+            sp.GetRequiredService<IOptions<RedisMqOptions>>().Value.DurabilityMode ?? RedisDurability.EverySecond));
         services.AddSingleton<RedisMqComponent>();
     }
 

@@ -49,6 +49,11 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     // How long after its send a write or a read may still run on Redis: less than the call's timeout, so that a call
     // that times out (Redis frozen or slow) has changed nothing when its error is answered.
     private long _runWithinMs;
+    private readonly RedisDurability _durability;
+    // Under Durability=always: when Redis was last seen fsyncing every write (a timestamp of _time), and what is wrong
+    // when it was not. Checked at open and again once a minute, before a produce.
+    private long _fsyncConfirmedAt;
+    private volatile string? _durabilityProblem;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _keyPrefix;
@@ -78,12 +83,20 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// A queue on the Redis of <paramref name="configuration"/> (a StackExchange.Redis configuration string), not
     /// connected yet: <see cref="OpenAsync"/> connects, and calls before it answer <see cref="MqUnavailableException"/>.
     /// </summary>
-    public RedisMqClient(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null)
+    /// <remarks>
+    /// With <see cref="RedisDurability.Always"/>, the queue produces only while Redis runs <c>appendonly yes</c> with
+    /// <c>appendfsync always</c> (checked at open and once a minute), so that an acknowledged msg survives a Redis crash.
+    /// </remarks>
+    public RedisMqClient(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null, RedisDurability durability = RedisDurability.EverySecond)
         : this(rootPath, time, logger, ownsConnection: true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         _configuration = configuration;
+        _durability = durability;
     }
+
+    /// <summary>Under <see cref="RedisDurability.Always"/>, why the queue does not produce now; otherwise null.</summary>
+    public string? DurabilityProblem => _durabilityProblem;
 
     private RedisMqClient(string rootPath, TimeProvider? time, ILogger<RedisMqClient>? logger, bool ownsConnection)
     {
@@ -135,6 +148,47 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             _connecting.Release();
         }
+        await EnsureDurableAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Under <see cref="RedisDurability.Always"/>, makes sure (once a minute) that Redis fsyncs its append-only file
+    /// before it answers a write; otherwise nothing.
+    /// </summary>
+    /// <exception cref="MqUnavailableException">Redis does not, or does not answer; the message says which setting to change.</exception>
+    private async Task EnsureDurableAsync(CancellationToken cancellationToken)
+    {
+        if (_durability != RedisDurability.Always
+            || (Interlocked.Read(ref _fsyncConfirmedAt) is var at and not 0 && _time.GetElapsedTime(at) < TimeSpan.FromMinutes(1)))
+        {
+            return;
+        }
+        // CONFIG is an admin command, which the queue's own connection does not allow: a short admin connection asks.
+        var options = RedisKv.FailFast(_configuration!);
+        options.AllowAdmin = true;
+        KeyValuePair<string, string>[] settings;
+        try
+        {
+            await using var admin = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var server = admin.GetServers().FirstOrDefault(s => s.IsConnected)
+                ?? throw new MqUnavailableException($"Redis at {options.EndPoints.FirstOrDefault()} does not answer, so Milvus:RedisMq:Durability=always cannot be checked; nothing is produced until it is.");
+            settings = await server.ConfigGetAsync("append*").WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw new MqUnavailableException($"Redis could not be asked for its appendfsync setting ({e.Message}), which Milvus:RedisMq:Durability=always needs; nothing is produced until it answers.", e);
+        }
+        var appendOnly = settings.FirstOrDefault(p => p.Key == "appendonly").Value ?? "?";
+        var fsync = settings.FirstOrDefault(p => p.Key == "appendfsync").Value ?? "?";
+        if (appendOnly != "yes" || fsync != "always")
+        {
+            _durabilityProblem = $"Milvus:RedisMq:Durability is always, but Redis runs appendonly {appendOnly} with appendfsync {fsync}, so an acknowledged msg could be lost in a Redis crash. " +
+                "Set appendonly yes and appendfsync always in Redis's configuration (or with CONFIG SET), or set the durability to everysec; nothing is produced until then.";
+            Interlocked.Exchange(ref _fsyncConfirmedAt, 0);
+            throw new MqUnavailableException(_durabilityProblem);
+        }
+        _durabilityProblem = null;
+        Interlocked.Exchange(ref _fsyncConfirmedAt, _time.GetTimestamp());
     }
 
     /// <summary>
@@ -284,6 +338,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             throw new MqInvalidArgumentException("A batch needs at least one message.");
         }
+        await EnsureDurableAsync(cancellationToken).ConfigureAwait(false);
         const int Fixed = 4;
         var args = new RedisValue[payloads.Count + Fixed];
         args[0] = channel;

@@ -25,12 +25,39 @@ public sealed class RedisMqOptions
     /// <summary>How often the retention pass runs, in seconds (default 60); one gateway of the cluster runs it.</summary>
     public int RetentionIntervalSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// What an acknowledged produce promises (see <see cref="RedisDurability"/>): <c>everysec</c> (the default: what
+    /// Redis's own persistence promises, with AOF <c>everysec</c> up to a second of acknowledged msgs lost in a Redis
+    /// crash) or <c>always</c> (the gateway makes sure that Redis runs <c>appendonly yes</c> with <c>appendfsync
+    /// always</c>, and refuses to produce otherwise). Read at start.
+    /// </summary>
+    public string Durability { get; set; } = "everysec";
+
+    /// <summary><see cref="Durability"/> as a value, or null when it is not one.</summary>
+    public RedisDurability? DurabilityMode => Durability.Trim().ToLowerInvariant() switch
+    {
+        "everysec" => RedisDurability.EverySecond,
+        "always" => RedisDurability.Always,
+        _ => null,
+    };
+
     /// <summary>Whether the settings make sense; the message names the failing key.</summary>
     public string? Validate() => this switch
     {
+        { DurabilityMode: null } => $"Milvus:RedisMq:Durability must be everysec or always, not '{Durability}'.",
         { RetentionTimeInMinutes: < -1 } => "Milvus:RedisMq:RetentionTimeInMinutes must be -1 (off), 0 or more.",
         { RetentionSizeInMB: < -1 } => "Milvus:RedisMq:RetentionSizeInMB must be -1 (off), 0 or more.",
         { RetentionIntervalSeconds: < 1 } => "Milvus:RedisMq:RetentionIntervalSeconds must be at least 1.",
         _ => null,
     };
+}
+
+/// <summary>What an acknowledged produce on the Redis queue promises (<c>Milvus:RedisMq:Durability</c>).</summary>
+public enum RedisDurability
+{
+    /// <summary>What Redis's persistence gives, unchecked: with AOF <c>everysec</c>, up to a second lost in a Redis crash.</summary>
+    EverySecond,
+
+    /// <summary>Only on a Redis that fsyncs its AOF before it answers (<c>appendonly yes</c>, <c>appendfsync always</c>).</summary>
+    Always,
 }
