@@ -82,7 +82,8 @@ public static class MqServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EtcdOptions>>().Value.RootPath,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<RedisMqClient>>(),
-            sp.GetRequiredService<IOptions<RedisMqOptions>>().Value.DurabilityMode ?? RedisDurability.EverySecond));
+            sp.GetRequiredService<IOptions<RedisMqOptions>>().Value.DurabilityMode ?? RedisDurability.EverySecond,
+            sp.GetRequiredService<IOptions<RedisMqOptions>>().Value.Replicas));
         services.AddSingleton<RedisMqComponent>();
     }
 

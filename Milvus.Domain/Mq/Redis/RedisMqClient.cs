@@ -50,6 +50,11 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     // that times out (Redis frozen or slow) has changed nothing when its error is answered.
     private long _runWithinMs;
     private readonly RedisDurability _durability;
+    private readonly int _replicas;
+    // Under Durability=replicas:N, the connections that produce: WAIT blocks the connection it is sent on, so each
+    // produce takes one of these to itself (the multiplexed connection serves everything else).
+    private readonly System.Threading.Channels.Channel<IConnectionMultiplexer> _writers = System.Threading.Channels.Channel.CreateUnbounded<IConnectionMultiplexer>();
+    private readonly List<IConnectionMultiplexer> _writerConnections = [];
     // Under Durability=always: when Redis was last seen fsyncing every write (a timestamp of _time), and what is wrong
     // when it was not. Checked at open and again once a minute, before a produce.
     private long _fsyncConfirmedAt;
@@ -87,13 +92,24 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// With <see cref="RedisDurability.Always"/>, the queue produces only while Redis runs <c>appendonly yes</c> with
     /// <c>appendfsync always</c> (checked at open and once a minute), so that an acknowledged msg survives a Redis crash.
     /// </remarks>
-    public RedisMqClient(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null, RedisDurability durability = RedisDurability.EverySecond)
+    public RedisMqClient(string configuration, string rootPath = "", TimeProvider? time = null, ILogger<RedisMqClient>? logger = null, RedisDurability durability = RedisDurability.EverySecond, int replicas = 0)
         : this(rootPath, time, logger, ownsConnection: true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        if (durability == RedisDurability.Replicas && replicas is < 1 or > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(replicas), replicas, "Durability by replicas needs 1 to 16 of them.");
+        }
         _configuration = configuration;
         _durability = durability;
+        _replicas = replicas;
     }
+
+    /// <summary>How many produces run at once under <see cref="RedisDurability.Replicas"/>: each waits on a connection of its own.</summary>
+    public const int ReplicatedWriters = 4;
+
+    /// <summary>How long a produce under <see cref="RedisDurability.Replicas"/> waits for its replicas.</summary>
+    public static readonly TimeSpan ReplicaWait = TimeSpan.FromSeconds(1);
 
     /// <summary>Under <see cref="RedisDurability.Always"/>, why the queue does not produce now; otherwise null.</summary>
     public string? DurabilityProblem => _durabilityProblem;
@@ -140,6 +156,15 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
                 var options = RedisKv.FailFast(_configuration!);
                 var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(cancellationToken).ConfigureAwait(false);
                 _runWithinMs = RunWithin(options.AsyncTimeout);
+                if (_durability == RedisDurability.Replicas)
+                {
+                    for (var i = 0; i < ReplicatedWriters; i++)
+                    {
+                        var writer = await ConnectionMultiplexer.ConnectAsync(RedisKv.FailFast(_configuration!)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                        _writerConnections.Add(writer);
+                        _writers.Writer.TryWrite(writer);
+                    }
+                }
                 _connection = connection;
                 _database = connection.GetDatabase();
             }
@@ -351,7 +376,10 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             bytes += payloads[i].Length;
         }
         args[3] = Deadline();
-        var result = await RunAsync(RedisMqScripts.Produce, [_registry, _lastId, StreamKey(channel)], args, cancellationToken).ConfigureAwait(false);
+        RedisKey[] keys = [_registry, _lastId, StreamKey(channel)];
+        var result = _durability == RedisDurability.Replicas
+            ? await ProduceReplicatedAsync(keys, args, cancellationToken).ConfigureAwait(false)
+            : await RunAsync(RedisMqScripts.Produce, keys, args, cancellationToken).ConfigureAwait(false);
         if (result.Resp2Type == ResultType.Integer)
         {
             throw (int)result == Late ? NotRunInTime() : new MqChannelNotFoundException(channel);
@@ -458,6 +486,10 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             await Connection.GetSubscriber().UnsubscribeAsync(_wakeChannel, OnWake).ConfigureAwait(false);
         }
+        foreach (var writer in _writerConnections)
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
         _subscribeGate.Dispose();
         _connecting.Dispose();
     }
@@ -489,6 +521,35 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             messages[i] = new MqMessage(RedisMqIds.FromEntryId((string)entry[0]!), payload);
         }
         return messages;
+    }
+
+    /// <summary>
+    /// The produce script on a connection of its own, then <c>WAIT</c> for the replicas on that same connection (it
+    /// waits for that connection's writes). Fewer replicas than asked within <see cref="ReplicaWait"/> is an error
+    /// that says the batch is on the primary, so the outcome is unknown.
+    /// </summary>
+    private async Task<RedisResult> ProduceReplicatedAsync(RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken)
+    {
+        var writer = await _writers.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var db = writer.GetDatabase();
+            var result = await Call(() => RedisMqScripts.Produce.EvaluateAsync(db, keys, args), cancellationToken).ConfigureAwait(false);
+            if (result.Resp2Type == ResultType.Integer)
+            {
+                return result;
+            }
+            var confirmed = (long)await Call(() => db.ExecuteAsync("WAIT", _replicas, (long)ReplicaWait.TotalMilliseconds), CancellationToken.None).ConfigureAwait(false);
+            return confirmed >= _replicas
+                ? result
+                : throw new MqUnavailableException(
+                    $"Only {confirmed} of the {_replicas} Redis replicas that Milvus:RedisMq:Durability asks for confirmed the batch within {ReplicaWait.TotalSeconds:0.#} s. " +
+                    "It is on the primary, so the outcome is unknown: a retry may store it twice.");
+        }
+        finally
+        {
+            _writers.Writer.TryWrite(writer);
+        }
     }
 
     /// <summary>A write or read that Redis got to after its deadline, and so did not run.</summary>

@@ -28,8 +28,9 @@ public sealed class RedisMqOptions
     /// <summary>
     /// What an acknowledged produce promises (see <see cref="RedisDurability"/>): <c>everysec</c> (the default: what
     /// Redis's own persistence promises, with AOF <c>everysec</c> up to a second of acknowledged msgs lost in a Redis
-    /// crash) or <c>always</c> (the gateway makes sure that Redis runs <c>appendonly yes</c> with <c>appendfsync
-    /// always</c>, and refuses to produce otherwise). Read at start.
+    /// crash), <c>always</c> (the gateway makes sure that Redis runs <c>appendonly yes</c> with <c>appendfsync
+    /// always</c>, and refuses to produce otherwise) or <c>replicas:N</c> (each produce waits until N replicas have
+    /// it, and answers 503 when they do not confirm in time). Read at start.
     /// </summary>
     public string Durability { get; set; } = "everysec";
 
@@ -38,13 +39,21 @@ public sealed class RedisMqOptions
     {
         "everysec" => RedisDurability.EverySecond,
         "always" => RedisDurability.Always,
+        _ when Replicas > 0 => RedisDurability.Replicas,
         _ => null,
     };
+
+    /// <summary>N of <c>replicas:N</c> (1 to 16), or 0 when <see cref="Durability"/> is not that.</summary>
+    public int Replicas =>
+        Durability.Trim().ToLowerInvariant() is ['r', 'e', 'p', 'l', 'i', 'c', 'a', 's', ':', .. var n]
+        && int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 16
+            ? count
+            : 0;
 
     /// <summary>Whether the settings make sense; the message names the failing key.</summary>
     public string? Validate() => this switch
     {
-        { DurabilityMode: null } => $"Milvus:RedisMq:Durability must be everysec or always, not '{Durability}'.",
+        { DurabilityMode: null } => $"Milvus:RedisMq:Durability must be everysec, always or replicas:N with N from 1 to 16, not '{Durability}'.",
         { RetentionTimeInMinutes: < -1 } => "Milvus:RedisMq:RetentionTimeInMinutes must be -1 (off), 0 or more.",
         { RetentionSizeInMB: < -1 } => "Milvus:RedisMq:RetentionSizeInMB must be -1 (off), 0 or more.",
         { RetentionIntervalSeconds: < 1 } => "Milvus:RedisMq:RetentionIntervalSeconds must be at least 1.",
@@ -60,4 +69,7 @@ public enum RedisDurability
 
     /// <summary>Only on a Redis that fsyncs its AOF before it answers (<c>appendonly yes</c>, <c>appendfsync always</c>).</summary>
     Always,
+
+    /// <summary>Once N replicas have the write (<c>WAIT N</c>): it survives the loss of the primary.</summary>
+    Replicas,
 }

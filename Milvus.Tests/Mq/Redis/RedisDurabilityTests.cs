@@ -19,13 +19,17 @@ public sealed class RedisDurabilityTests
     [InlineData("everysec", RedisDurability.EverySecond)]
     [InlineData("always", RedisDurability.Always)]
     [InlineData(" Always ", RedisDurability.Always)]
+    [InlineData("replicas:2", RedisDurability.Replicas)]
     [InlineData("sometimes", null)]
-    [InlineData("replicas:2", null)]
-    public void TheSettingIsEverysecOrAlwaysAndAnythingElseIsRefusedByName(string value, RedisDurability? mode)
+    [InlineData("replicas:0", null)]
+    [InlineData("replicas:17", null)]
+    [InlineData("replicas:+1", null)]
+    public void TheSettingIsEverysecAlwaysOrReplicasAndAnythingElseIsRefusedByName(string value, RedisDurability? mode)
     {
         var options = new RedisMqOptions { Durability = value };
 
         Assert.Equal(mode, options.DurabilityMode);
+        Assert.Equal(mode == RedisDurability.Replicas ? 2 : 0, options.Replicas);
         Assert.Equal(mode is null, options.Validate()?.Contains("Milvus:RedisMq:Durability", StringComparison.Ordinal) == true);
     }
 
@@ -75,6 +79,46 @@ public sealed class RedisDurabilityTests
         }
         Assert.Equal(300, acknowledged.Count);
         Assert.Equal(acknowledged, consumed);
+    }
+
+    [Fact]
+    public async Task ReplicasNAcknowledgesOnceNReplicasHaveTheBatchAndOtherwiseSaysTheOutcomeIsUnknown()
+    {
+        await using var primary = await PrivateServer.StartRedisAsync();
+        await using var replica = await PrivateServer.StartAsync(PrivateServer.Require("MILVUS_TEST_REDIS_BIN"), s =>
+        [
+            "--bind", "127.0.0.1", "--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", s.DataDir,
+            "--save", "", "--appendonly", "no", "--daemonize", "no", "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+        await using var one = new RedisMqClient(primary.Address, "replicated", durability: RedisDurability.Replicas, replicas: 1);
+        await using var two = new RedisMqClient(primary.Address, "replicated", durability: RedisDurability.Replicas, replicas: 2);
+        await one.OpenAsync(CancellationToken.None);
+        await two.OpenAsync(CancellationToken.None);
+        await one.CreateChannelAsync("c");
+        await one.CreateConsumerGroupAsync("c", "g", MqStartPosition.Earliest);
+        await WaitForReplicaAsync(primary.Address);
+
+        var confirmed = await one.ProduceAsync("c", Batch);
+        var unconfirmed = await Assert.ThrowsAsync<MqUnavailableException>(() => two.ProduceAsync("c", Batch));
+
+        Assert.Contains("1 of the 2 Redis replicas", unconfirmed.Message, StringComparison.Ordinal);
+        Assert.Contains("outcome is unknown", unconfirmed.Message, StringComparison.Ordinal);
+        // The replica has what was confirmed: read it there.
+        await using var onReplica = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(replica.Address);
+        var entries = await onReplica.GetDatabase().StreamRangeAsync(one.StreamKey("c"));
+        Assert.Equal(confirmed.Count + Batch.Length, entries.Length);
+    }
+
+    /// <summary>Waits until the primary reports a replica in sync (<c>INFO replication</c>).</summary>
+    private static async Task WaitForReplicaAsync(string primary)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(primary + ",allowAdmin=true");
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while (!((string?)await connection.GetDatabase().ExecuteAsync("INFO", "replication") ?? "").Contains("state=online", StringComparison.Ordinal))
+        {
+            await poll.WaitForNextTickAsync(patience.Token);
+        }
     }
 
     [Fact]
