@@ -35,6 +35,12 @@ public sealed class PrivateEtcd : IAsyncDisposable
     /// <summary>Kills the server.</summary>
     public Task StopAsync() => _server.StopAsync();
 
+    /// <summary>kill -STOP of etcd: it keeps its connections but answers nothing until <see cref="ThawAsync"/>.</summary>
+    public Task FreezeAsync() => _server.FreezeAsync();
+
+    /// <summary>kill -CONT after <see cref="FreezeAsync"/>.</summary>
+    public Task ThawAsync() => _server.ThawAsync();
+
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     private static string PeerUrl() => $"http://127.0.0.1:{LoopbackPorts.Unused().ToString(CultureInfo.InvariantCulture)}";
