@@ -10,6 +10,7 @@ using Milvus.Benchmarks.Tso;
 // msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
 // msgstream-http [seconds] [producers] [batch] [gateway dll...] (one build of the gateway against another);
 // side-by-side [seconds] [producers,...] [batches,...] [rounds] (the gateway, nats-server -js and redis-server; scripts/side-by-side.sh);
+// rocksmq-mixed [minutes] [producers] [consumers] [n] [payloadBytes] [waitMs] [windowSeconds] [produceRate] [inproc|http] (produce and consume on one channel, rate per window);
 // cluster [seconds] [producers] [batch] (three gateways on the etcd and Redis of MILVUS_TEST_ETCD_ENDPOINTS and MILVUS_TEST_REDIS);
 // bare-server URL is the driver's baseline child process.
 switch (args)
@@ -32,6 +33,8 @@ switch (args)
         return await MsgStreamHttpLoad.RunAsync(rest);
     case ["msgstream-latency", .. var rest]:
         return await LatencyDriver.RunAsync(rest);
+    case ["rocksmq-mixed", .. var rest]:
+        return await MixedLoad.RunAsync(rest);
     case ["cluster", .. var rest]:
         return await ClusterDriver.RunAsync(rest);
 }

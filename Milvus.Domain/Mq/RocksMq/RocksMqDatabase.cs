@@ -68,12 +68,23 @@ public sealed class RocksMqDatabase : IDisposable
 
     private Cache? _blockCache;
 
+    /// <summary>The size of one index partition, so that each fits a shard of the block cache.</summary>
+    private const ulong IndexPartitionBytes = 4 * 1024;
+
     private ColumnFamilyOptions BoundedFamily(ulong writeBufferBytes)
     {
+        // The index is partitioned (two-level): a file's index is one block per 4 KiB of index, found through a
+        // small top level that stays pinned while the file is open. A single index block grows with its file (about
+        // 1 MiB for a 64 MiB file of 1 KiB msgs), more than a shard of the LRU cache holds (32 MiB / 64 shards), so it
+        // was never kept: every consume's seek read it again and decompressed it, and consumes slowed as the channel's
+        // files grew (issue 23).
         var table = new BlockBasedTableOptions()
             .SetBlockCache(_blockCache!)
             .SetCacheIndexAndFilterBlocks(true)
-            .SetPinL0FilterAndIndexBlocksInCache(true);
+            .SetPinL0FilterAndIndexBlocksInCache(true)
+            .SetIndexType(BlockBasedTableIndexType.TwoLevelIndex);
+        Native.Instance.rocksdb_block_based_options_set_metadata_block_size(table.Handle, IndexPartitionBytes);
+        Native.Instance.rocksdb_block_based_options_set_pin_top_level_index_and_filter(table.Handle, 1);
         return new ColumnFamilyOptions()
             .SetBlockBasedTableFactory(table)
             .SetWriteBufferSize(writeBufferBytes)
