@@ -8,7 +8,7 @@ public sealed class MqOptions
     public MqBackend Backend { get; set; } = MqBackend.RocksMq;
 
     /// <summary>The first invalid setting, named by its key, or null when all are valid.</summary>
-    public string? Validate() => Enum.IsDefined(Backend) ? null : "Milvus:Mq:Backend must be rocksmq or redis.";
+    public string? Validate() => Enum.IsDefined(Backend) ? null : "Milvus:Mq:Backend must be rocksmq, redis or nats.";
 }
 
 /// <summary>The message queue backends.</summary>
@@ -16,4 +16,5 @@ public enum MqBackend
 {
     RocksMq,
     Redis,
+    Nats,
 }

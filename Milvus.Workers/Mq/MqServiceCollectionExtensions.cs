@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Milvus.Domain.Components;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.Nats;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.Mq.RocksMq;
 using Milvus.Domain.MsgStream.Streams;
@@ -15,14 +16,14 @@ using Milvus.Workers.Hosting;
 
 namespace Milvus.Workers.Mq;
 
-/// <summary>Registers the message queue that <c>Milvus:Mq:Backend</c> selects: RocksMQ (embedded) or Redis Streams.</summary>
+/// <summary>Registers the message queue that <c>Milvus:Mq:Backend</c> selects: RocksMQ (embedded), Redis Streams or NATS JetStream.</summary>
 public static class MqServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers both backends' services, which are built only when used, and the selected one, with its
+    /// Registers every backend's services, which are built only when used, and the selected one, with its
     /// instruments, as the <see cref="IMqClient"/>, with the MQ component, its retention worker and its readiness
-    /// check. The choice is made when the host builds them, from the validated <see cref="MqOptions"/>. On Redis the
-    /// retention worker runs on the gateway that serves the TSO role, once for the cluster.
+    /// check. The choice is made when the host builds them, from the validated <see cref="MqOptions"/>. On Redis and NATS
+    /// the retention worker runs on the gateway that serves the TSO role, once for the cluster.
     /// </summary>
     public static IServiceCollection AddMilvusMq(this IServiceCollection services)
     {
@@ -31,6 +32,7 @@ public static class MqServiceCollectionExtensions
         services.AddMilvusOptions<RocksMqOptions>(RocksMqOptions.SectionName, o => o.Validate());
         services.AddRocksMqServices();
         services.AddRedisMqServices();
+        services.AddNatsMqServices();
         services.AddSingleton<IMqClient>(sp => new InstrumentedMqClient(Select<IMqClient>(
             sp,
             s =>
@@ -39,17 +41,20 @@ public static class MqServiceCollectionExtensions
                 s.GetRequiredService<RocksMqDiskGauge>();
                 return s.GetRequiredService<RocksMq>();
             },
-            s => s.GetRequiredService<RedisMqClient>())));
+            s => s.GetRequiredService<RedisMqClient>(),
+            s => s.GetRequiredService<NatsMqClient>())));
         // Message streams run over whichever queue is selected.
         services.AddSingleton<MsgStreamFactory>();
-        services.AddSingleton(sp => Select<IComponent>(sp, s => s.GetRequiredService<RocksMqComponent>(), s => s.GetRequiredService<RedisMqComponent>()));
-        services.AddSingleton(sp => Select<IHostedService>(sp, s => ActivatorUtilities.CreateInstance<RocksMqRetentionService>(s), _ => new IdleHostedService()));
-        services.AddSingleton(sp => Select<IHostedService>(sp, _ => new IdleHostedService(), s => ActivatorUtilities.CreateInstance<RedisMqRetentionService>(s)));
+        services.AddSingleton(sp => Select<IComponent>(sp, s => s.GetRequiredService<RocksMqComponent>(), s => s.GetRequiredService<RedisMqComponent>(), s => s.GetRequiredService<NatsMqComponent>()));
+        services.AddSingleton(sp => Select<IHostedService>(sp, s => ActivatorUtilities.CreateInstance<RocksMqRetentionService>(s), _ => new IdleHostedService(), _ => new IdleHostedService()));
+        services.AddSingleton(sp => Select<IHostedService>(sp, _ => new IdleHostedService(), s => ActivatorUtilities.CreateInstance<RedisMqRetentionService>(s), _ => new IdleHostedService()));
+        services.AddSingleton(sp => Select<IHostedService>(sp, _ => new IdleHostedService(), _ => new IdleHostedService(), s => ActivatorUtilities.CreateInstance<NatsMqRetentionService>(s)));
         services.AddSingleton<IConfigureOptions<HealthCheckServiceOptions>>(sp => new ConfigureOptions<HealthCheckServiceOptions>(health =>
             health.Registrations.Add(Select(
                 sp,
                 _ => new HealthCheckRegistration(RocksMqComponent.ComponentRole, s => ActivatorUtilities.CreateInstance<RocksMqHealthCheck>(s), HealthStatus.Unhealthy, [HealthTags.Ready]),
-                _ => new HealthCheckRegistration(RedisMqComponent.ComponentRole, s => ActivatorUtilities.CreateInstance<RedisMqHealthCheck>(s), HealthStatus.Unhealthy, [HealthTags.Ready], TimeSpan.FromSeconds(10))))));
+                _ => new HealthCheckRegistration(RedisMqComponent.ComponentRole, s => ActivatorUtilities.CreateInstance<RedisMqHealthCheck>(s), HealthStatus.Unhealthy, [HealthTags.Ready], TimeSpan.FromSeconds(10)),
+                _ => new HealthCheckRegistration(NatsMqComponent.ComponentRole, s => ActivatorUtilities.CreateInstance<NatsMqHealthCheck>(s), HealthStatus.Unhealthy, [HealthTags.Ready], TimeSpan.FromSeconds(10))))));
         return services;
     }
 
@@ -87,13 +92,29 @@ public static class MqServiceCollectionExtensions
         services.AddSingleton<RedisMqComponent>();
     }
 
+    /// <summary>
+    /// The NATS JetStream queue on the NATS of <c>Milvus:Nats:Url</c>, with its streams named by
+    /// <c>Milvus:Nats:StreamPrefix</c>, and its component (role <c>natsmq</c>), whose Init connects. A NATS that is down
+    /// does not stop the start: calls answer 503 and readiness names it until it returns.
+    /// </summary>
+    private static void AddNatsMqServices(this IServiceCollection services)
+    {
+        services.AddMilvusOptions<NatsMqOptions>(NatsMqOptions.SectionName, o => o.Validate());
+        services.AddSingleton(sp => new NatsMqClient(
+            sp.GetRequiredService<IOptions<NatsMqOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<NatsMqClient>>()));
+        services.AddSingleton<NatsMqComponent>();
+    }
+
     /// <summary>The one place that maps the configured backend to its services.</summary>
-    private static T Select<T>(IServiceProvider services, Func<IServiceProvider, T> rocksMq, Func<IServiceProvider, T> redis) =>
+    private static T Select<T>(IServiceProvider services, Func<IServiceProvider, T> rocksMq, Func<IServiceProvider, T> redis, Func<IServiceProvider, T> nats) =>
         services.GetRequiredService<IOptions<MqOptions>>().Value.Backend switch
         {
             MqBackend.RocksMq => rocksMq(services),
             MqBackend.Redis => redis(services),
-            var other => throw new InvalidOperationException($"{MqOptions.SectionName}:{nameof(MqOptions.Backend)} has the unknown value '{other}'; use rocksmq or redis."),
+            MqBackend.Nats => nats(services),
+            var other => throw new InvalidOperationException($"{MqOptions.SectionName}:{nameof(MqOptions.Backend)} has the unknown value '{other}'; use rocksmq, redis or nats."),
         };
 
     /// <summary>Holds the RocksMQ disk gauge's registration for the container's lifetime.</summary>

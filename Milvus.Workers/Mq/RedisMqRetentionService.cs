@@ -6,7 +6,6 @@ using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
-using Milvus.Domain.MsgStream.Gateway;
 using Milvus.Domain.Telemetry;
 using Milvus.Workers.Hosting;
 using Milvus.Workers.Tso;
@@ -64,7 +63,7 @@ public sealed partial class RedisMqRetentionService(
         }
         try
         {
-            var keepFrom = await ResumePointsAsync(cancellationToken).ConfigureAwait(false);
+            var keepFrom = await MqResumePoints.LoadAsync(meta, archive, archiving.Value, mq, cancellationToken).ConfigureAwait(false);
             var result = await mq.RunRetentionAsync(options.CurrentValue, keepFrom, cancellationToken).ConfigureAwait(false);
             _lengths = result.Lengths;
             Log.PassDone(logger, result.Trimmed, result.Lengths.Count);
@@ -78,43 +77,6 @@ public sealed partial class RedisMqRetentionService(
             // A bug in one pass must not stop the host; it is logged as an error and the next tick tries again.
             Log.PassCrashed(logger, ex);
         }
-    }
-
-    /// <summary>
-    /// Per channel, the lowest msg id that a consume subscription or an archiver resumes at after a restart. Their
-    /// streams read ahead, so their consumer groups are past it, and what lies between must stay.
-    /// </summary>
-    private async Task<Dictionary<string, long>> ResumePointsAsync(CancellationToken cancellationToken)
-    {
-        var floors = new Dictionary<string, long>(StringComparer.Ordinal);
-        void Keep(string channel, long msgId) => floors[channel] = Math.Min(msgId, floors.GetValueOrDefault(channel, long.MaxValue));
-        var kept = await meta.LoadWithPrefixAsync(SubscriptionCheckpoint.KeyPrefix, cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < kept.Count; i++)
-        {
-            SubscriptionCheckpoint checkpoint;
-            try
-            {
-                checkpoint = SubscriptionCheckpoint.Parse(kept.Keys[i][SubscriptionCheckpoint.KeyPrefix.Length..], kept.Values[i]);
-            }
-            catch (SubscriptionCheckpointUnreadableException)
-            {
-                continue; // Its channels are unknown; the subscription answers 409 until it is deleted.
-            }
-            foreach (var point in checkpoint.Points)
-            {
-                // 0 is the channel's earliest msg: nothing of that channel may go yet.
-                Keep(point.ChannelName, point.MsgId == 0 ? 0 : point.After ? point.MsgId + 1 : point.MsgId);
-            }
-        }
-        if (archiving.Value.Enabled)
-        {
-            foreach (var channel in await mq.ListChannelsAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var checkpoint = await archive.LoadCheckpointAsync(channel, cancellationToken).ConfigureAwait(false);
-                Keep(channel, checkpoint?.Position.MsgId ?? 0);
-            }
-        }
-        return floors;
     }
 
     private IEnumerable<Measurement<long>> Lengths() =>
