@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs and runs the real servers the tests and benchmarks use: etcd, Redis and s3rver (standing in for
-# MinIO), each on a free 127.0.0.1 port with a throwaway data directory. Source this file, call
+# Installs and runs the real servers the tests and benchmarks use: etcd, Redis, NATS with JetStream and s3rver
+# (standing in for MinIO), each on a free 127.0.0.1 port with a throwaway data directory. Source this file, call
 # `servers_install` and `servers_start`, and `servers_stop` when done (test.sh does it in an EXIT trap).
 # Every server is started by this shell and stopped by its PID.
 
@@ -21,6 +21,8 @@ servers_install() {
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # Debian installs nats-server in /usr/sbin, which a user's PATH may lack.
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -90,9 +92,10 @@ servers_start() {
   SERVERS_DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/milvus-test-servers.XXXXXX")"
   export SERVERS_DATA_DIR
 
-  local etcd_port etcd_peer redis_port s3_port
+  local etcd_port etcd_peer redis_port s3_port nats_port nats_bin
   etcd_port=$(servers_free_port); etcd_peer=$(servers_free_port)
-  redis_port=$(servers_free_port); s3_port=$(servers_free_port)
+  redis_port=$(servers_free_port); s3_port=$(servers_free_port); nats_port=$(servers_free_port)
+  nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
 
   etcd --name milvus-test --data-dir "$SERVERS_DATA_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -105,6 +108,11 @@ servers_start() {
   redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$SERVERS_DATA_DIR/redis" --save "" \
     --appendonly no --daemonize no --protected-mode yes \
     >"$SERVERS_DATA_DIR/redis.log" 2>&1 </dev/null &
+  SERVERS_PIDS+=($!)
+
+  mkdir -p "$SERVERS_DATA_DIR/nats"
+  "$nats_bin" -a 127.0.0.1 -p "$nats_port" -js -sd "$SERVERS_DATA_DIR/nats" \
+    >"$SERVERS_DATA_DIR/nats.log" 2>&1 </dev/null &
   SERVERS_PIDS+=($!)
 
   mkdir -p "$SERVERS_DATA_DIR/s3"
@@ -121,15 +129,19 @@ servers_start() {
   export MILVUS_TEST_S3_BUCKET="milvus-bucket"
   export MILVUS_TEST_ETCD_BIN="$(command -v etcd)"
   export MILVUS_TEST_REDIS_BIN="$(command -v redis-server)"
+  export MILVUS_TEST_NATS="nats://127.0.0.1:$nats_port"
+  export MILVUS_TEST_NATS_BIN="$nats_bin"
   export MILVUS_TEST_S3RVER_JS="$SERVERS_TOOLS_DIR/s3rver/node_modules/s3rver/bin/s3rver.js"
 
   servers_wait 30 etcdctl --endpoints "$MILVUS_TEST_ETCD_ENDPOINTS" endpoint health \
     || { servers_log "etcd did not start"; cat "$SERVERS_DATA_DIR/etcd.log" >&2; return 1; }
   servers_wait 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG" \
     || { servers_log "redis did not start"; cat "$SERVERS_DATA_DIR/redis.log" >&2; return 1; }
+  servers_wait 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port && head -c 4 <&3 | grep -q INFO" \
+    || { servers_log "nats-server did not start"; cat "$SERVERS_DATA_DIR/nats.log" >&2; return 1; }
   servers_wait 30 curl -sf -o /dev/null "http://127.0.0.1:$s3_port/" \
     || { servers_log "s3rver did not start"; cat "$SERVERS_DATA_DIR/s3rver.log" >&2; return 1; }
-  servers_log "etcd $MILVUS_TEST_ETCD_ENDPOINTS, redis $MILVUS_TEST_REDIS, s3rver $MILVUS_TEST_S3_ENDPOINT"
+  servers_log "etcd $MILVUS_TEST_ETCD_ENDPOINTS, redis $MILVUS_TEST_REDIS, nats $MILVUS_TEST_NATS, s3rver $MILVUS_TEST_S3_ENDPOINT"
 }
 
 servers_stop() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real servers: installs etcd, Redis and s3rver when missing, starts them on
+# Runs the whole test suite against real servers: installs etcd, Redis, NATS and s3rver when missing, starts them on
 # free 127.0.0.1 ports, runs `dotnet test`, stops every server it started, and exits with the tests' status.
 # Extra arguments go to `dotnet test` (for example: ./scripts/test.sh --filter FullyQualifiedName~Params).
 set -euo pipefail

@@ -10,6 +10,9 @@ public static class TestServers
 
     public static string Redis => Require("MILVUS_TEST_REDIS");
 
+    /// <summary>The NATS server with JetStream that scripts/test.sh starts (<c>nats://127.0.0.1:PORT</c>).</summary>
+    public static string Nats => Require("MILVUS_TEST_NATS");
+
     public static string S3Endpoint => Require("MILVUS_TEST_S3_ENDPOINT");
 
     public static string S3AccessKey => Require("MILVUS_TEST_S3_ACCESS_KEY");
