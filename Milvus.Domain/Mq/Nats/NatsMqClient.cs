@@ -50,6 +50,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
     private readonly MqMetrics _metrics = new("nats");
+    private readonly ConcurrentDictionary<(string Channel, string Group), PendingRead> _pending = new();
     private volatile INatsJSStream? _data;
     private volatile INatsJSStream? _meta;
     private Task? _wakeLoop;
@@ -201,7 +202,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         {
             var incarnation = await IncarnationAsync(channel, cancellationToken).ConfigureAwait(false) ?? throw new MqChannelNotFoundException(channel);
             var start = await StartAsync(incarnation, position, cancellationToken).ConfigureAwait(false);
-            if (!await TryCreateAsync(GroupSubject(incarnation, group), Position(start.Seq, start.Index), cancellationToken).ConfigureAwait(false))
+            if (!await TryCreateAsync(GroupSubject(incarnation, group), Position(start.Seq, start.Index, NewToken()), cancellationToken).ConfigureAwait(false))
             {
                 throw new MqGroupExistsException(channel, group);
             }
@@ -361,7 +362,12 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         for (var attempt = 0; attempt < MaxConflicts; attempt++)
         {
             var (incarnation, record) = await GroupAsync(channel, group, cancellationToken).ConfigureAwait(false);
-            var (seq, index) = Position(record.Data.Span);
+            var (seq, index, token) = Position(record.Data.Span);
+            if (_pending.TryRemove((channel, group), out var pending) && pending.Token == token && pending.Incarnation == incarnation)
+            {
+                // The position write of an earlier consume whose answer was lost did land: its messages are this answer.
+                return pending.Messages;
+            }
             var messages = new List<MqMessage>(Math.Min(n, 1024));
             var subject = DataSubject(incarnation);
             while (messages.Count < n)
@@ -384,7 +390,20 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             {
                 return [];
             }
-            if (await TryReplaceAsync(GroupSubject(incarnation, group), Position(seq, index), record.Seq, cancellationToken).ConfigureAwait(false))
+            var written = NewToken();
+            bool moved;
+            try
+            {
+                moved = await TryReplaceAsync(GroupSubject(incarnation, group), Position(seq, index, written), record.Seq, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
+            {
+                // The write may have landed without its answer: the next consume of the group here reads the record back,
+                // and when it holds this write's token, answers these messages, so none is skipped.
+                _pending[(channel, group)] = new PendingRead(incarnation, written, messages);
+                throw;
+            }
+            if (moved)
             {
                 return messages;
             }
@@ -398,7 +417,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         for (var attempt = 0; attempt < MaxConflicts; attempt++)
         {
             var (incarnation, record) = await GroupAsync(channel, group, cancellationToken).ConfigureAwait(false);
-            if (await TryReplaceAsync(GroupSubject(incarnation, group), Position(position.Seq, position.Index), record.Seq, cancellationToken).ConfigureAwait(false))
+            if (await TryReplaceAsync(GroupSubject(incarnation, group), Position(position.Seq, position.Index, NewToken()), record.Seq, cancellationToken).ConfigureAwait(false))
             {
                 await WakeAsync(channel).ConfigureAwait(false);
                 return;
@@ -633,18 +652,25 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
 
     private static string FromToken(string token) => token.Replace('=', '.');
 
-    private static byte[] Position(ulong seq, int index)
+    /// <summary>A group record: the next sequence and index to read, and a token that tells one write from another.</summary>
+    private static byte[] Position(ulong seq, int index, long token)
     {
-        var data = new byte[12];
+        var data = new byte[20];
         BinaryPrimitives.WriteUInt64LittleEndian(data, seq);
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(8), index);
+        BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(12), token);
         return data;
     }
 
-    private static (ulong Seq, int Index) Position(ReadOnlySpan<byte> data) =>
-        data.Length == 12
-            ? (BinaryPrimitives.ReadUInt64LittleEndian(data), BinaryPrimitives.ReadInt32LittleEndian(data[8..]))
+    internal static (ulong Seq, int Index, long Token) Position(ReadOnlySpan<byte> data) =>
+        data.Length == 20
+            ? (BinaryPrimitives.ReadUInt64LittleEndian(data), BinaryPrimitives.ReadInt32LittleEndian(data[8..]), BinaryPrimitives.ReadInt64LittleEndian(data[12..]))
             : throw new FormatException("A consumer group record is not a position.");
+
+    private static long NewToken() => BinaryPrimitives.ReadInt64LittleEndian(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>A consume whose position write got no answer: what it read, and the token of its write.</summary>
+    private sealed record PendingRead(ulong Incarnation, long Token, IReadOnlyList<MqMessage> Messages);
 
     private static partial class Log
     {

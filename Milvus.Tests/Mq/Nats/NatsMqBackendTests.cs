@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Time.Testing;
+using Milvus.Domain;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.Nats;
+using Milvus.Tests.Kv;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Milvus.Tests.Mq.Nats;
+
+/// <summary>What only the NATS JetStream queue promises beyond the <see cref="MqClientContractTests"/>.</summary>
+public sealed class NatsMqBackendTests : IAsyncLifetime
+{
+    private NatsMqHost _host = null!;
+
+    private NatsMqClient Mq => _host.Client;
+
+    public async Task InitializeAsync() => _host = await NatsMqHost.StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task EachProduceCallIsOneJetStreamMessageAndItsIdsAreItsSequenceShiftedPlusTheIndex()
+    {
+        await Mq.CreateChannelAsync("ch");
+        var first = await Mq.ProduceAsync("ch", MqClientContractTests.Payloads("a", "b", "c"));
+        var second = await Mq.ProduceAsync("ch", MqClientContractTests.Payloads("d"));
+        await using var raw = NatsMqHost.Raw();
+        var js = new NatsJSContext(raw);
+
+        var stream = await js.GetStreamAsync(Mq.DataStream);
+        var stored = await stream.GetAsync(new StreamMsgGetRequest { Seq = stream.Info.State.LastSeq });
+
+        Assert.Equal(2, stream.Info.State.Messages);
+        Assert.Equal([first[0], first[0] + 1, first[0] + 2], first);
+        Assert.Equal((long)stream.Info.State.LastSeq << 20, second[0]);
+        Assert.Equal((long)stream.Info.State.FirstSeq << 20, first[0]);
+        Assert.Equal(1, NatsMqBatch.Count(stored.Message.Data.Span));
+    }
+
+    [Fact]
+    public async Task ABatchLargerThanTheServersMaxPayloadIsTooLargeAndNothingIsStored()
+    {
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+        var big = new byte[600 * 1024];
+
+        var error = await Assert.ThrowsAsync<MqMessageTooLargeException>(() => Mq.ProduceAsync("ch", [big, big]));
+
+        Assert.Equal(ErrorKind.TooLarge, error.Kind);
+        Assert.Null(await Mq.GetLatestMsgIdAsync("ch"));
+        Assert.Empty(await Mq.ConsumeAsync("ch", "g", 10));
+    }
+
+    [Fact]
+    public async Task AConsumerOnOneClientWakesByACoreNatsMessageWhenAnotherClientProduces()
+    {
+        // The waiting client's clock never moves, so its periodic look never fires: only the wake-up can end the wait.
+        var frozen = new FakeTimeProvider();
+        await using var waiter = await _host.ConnectAnotherAsync(frozen);
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+
+        for (var round = 0; round < 20; round++)
+        {
+            var waiting = waiter.ConsumeAsync("ch", "g", 10, TimeSpan.FromMinutes(10));
+            await Mq.ProduceAsync("ch", MqClientContractTests.Payloads($"r{round}"));
+
+            var got = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal([$"r{round}"], MqClientContractTests.Texts(got));
+        }
+    }
+
+    [Fact]
+    public async Task TwoClientsSeeOneQueueAndARecreatedChannelDoesNotInheritTheOldGroups()
+    {
+        await using var other = await _host.ConnectAnotherAsync();
+        await Mq.CreateChannelAsync("ch");
+        await Mq.ProduceAsync("ch", MqClientContractTests.Payloads("old"));
+        await other.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+
+        await other.DestroyChannelAsync("ch");
+        await Mq.CreateChannelAsync("ch");
+        var inherited = await other.ConsumerGroupExistsAsync("ch", "g");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+        var ids = await other.ProduceAsync("ch", MqClientContractTests.Payloads("new"));
+
+        Assert.False(inherited);
+        Assert.Equal(["ch"], await other.ListChannelsAsync());
+        Assert.Equal(["new"], MqClientContractTests.Texts(await Mq.ConsumeAsync("ch", "g", 10)));
+        Assert.Equal(ids[0], await other.GetLatestMsgIdAsync("ch"));
+    }
+
+    [Fact]
+    public async Task AConsumeThatStopsInsideABatchResumesAtTheNextIndex()
+    {
+        await Mq.CreateChannelAsync("ch");
+        var ids = await Mq.ProduceAsync("ch", MqClientContractTests.Payloads("a", "b", "c", "d", "e"));
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+
+        var two = await Mq.ConsumeAsync("ch", "g", 2);
+        await _host.RestartAsync();
+        var rest = await Mq.ConsumeAsync("ch", "g", 10);
+        await Mq.SeekAsync("ch", "g", ids[3]);
+        var fromD = await Mq.ConsumeAsync("ch", "g", 10);
+
+        Assert.Equal(["a", "b"], MqClientContractTests.Texts(two));
+        Assert.Equal(["c", "d", "e"], MqClientContractTests.Texts(rest));
+        Assert.Equal(["d", "e"], MqClientContractTests.Texts(fromD));
+        await Assert.ThrowsAsync<MqMsgIdNotFoundException>(() => Mq.SeekAsync("ch", "g", ids[4] + 1));
+    }
+
+    [Fact]
+    public async Task EveryCallFailsAsUnavailableWhileNatsCannotBeReached()
+    {
+        await using var down = await NatsMqClient.ConnectAsync(new NatsMqOptions { Url = $"nats://127.0.0.1:{KvTestBackends.ClosedPort()}", StreamPrefix = "down" });
+
+        var errors = new[]
+        {
+            await Assert.ThrowsAsync<MqUnavailableException>(() => down.CreateChannelAsync("ch")),
+            await Assert.ThrowsAsync<MqUnavailableException>(() => down.ProduceAsync("ch", MqClientContractTests.Payloads("x"))),
+            await Assert.ThrowsAsync<MqUnavailableException>(() => down.ConsumeAsync("ch", "g", 1, TimeSpan.FromSeconds(1))),
+            await Assert.ThrowsAsync<MqUnavailableException>(() => down.ListChannelsAsync()),
+            await Assert.ThrowsAsync<MqUnavailableException>(() => down.PingAsync()),
+        };
+
+        Assert.All(errors, e => Assert.Equal(ErrorKind.Unavailable, e.Kind));
+    }
+
+    [Theory]
+    [InlineData("Url", "", "Milvus:Nats:Url")]
+    [InlineData("Replicas", "0", "Milvus:Nats:Replicas")]
+    [InlineData("Replicas", "6", "Milvus:Nats:Replicas")]
+    [InlineData("StreamPrefix", "a.b", "Milvus:Nats:StreamPrefix")]
+    [InlineData("StreamPrefix", "", "Milvus:Nats:StreamPrefix")]
+    [InlineData("Password", "p", "Milvus:Nats:Password")]
+    [InlineData("RetentionIntervalSeconds", "0", "Milvus:Nats:RetentionIntervalSeconds")]
+    public void AnInvalidSettingIsNamedByItsKey(string property, string value, string key)
+    {
+        var options = new NatsMqOptions();
+        var info = typeof(NatsMqOptions).GetProperty(property)!;
+        info.SetValue(options, info.PropertyType == typeof(int) ? int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) : value);
+
+        Assert.Null(new NatsMqOptions().Validate());
+        Assert.StartsWith(key, options.Validate(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATokenAndAUserTogetherAreRefused() =>
+        Assert.Contains("Milvus:Nats:Token", new NatsMqOptions { User = "u", Token = "t" }.Validate(), StringComparison.Ordinal);
+}
