@@ -84,13 +84,13 @@ public sealed partial class NatsMqRetentionService(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5511, Level = LogLevel.Debug, Message = "NATS queue retention pass: {Trimmed} batches removed over {Channels} channels.")]
+        [LoggerMessage(EventId = 5221, Level = LogLevel.Debug, Message = "NATS queue retention pass: {Trimmed} batches removed over {Channels} channels.")]
         public static partial void PassDone(ILogger logger, long trimmed, int channels);
 
-        [LoggerMessage(EventId = 5512, Level = LogLevel.Warning, Message = "NATS queue retention pass failed; the next tick tries again.")]
+        [LoggerMessage(EventId = 5222, Level = LogLevel.Warning, Message = "NATS queue retention pass failed; the next tick tries again.")]
         public static partial void PassFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 5513, Level = LogLevel.Error, Message = "NATS queue retention pass failed unexpectedly; the next tick tries again.")]
+        [LoggerMessage(EventId = 5223, Level = LogLevel.Error, Message = "NATS queue retention pass failed unexpectedly; the next tick tries again.")]
         public static partial void PassCrashed(ILogger logger, Exception exception);
     }
 }

@@ -5,8 +5,10 @@ namespace Milvus.Domain.Mq.Nats;
 /// <summary>
 /// One produce call's batch as the body of one JetStream message, so that JetStream stores it whole or not at all:
 /// a version byte (1), the count (u32), each payload's length (u32), then the payloads back to back (little-endian).
-/// A message's msg id is its stream sequence shifted left by <see cref="IndexBits"/>, plus its index in the batch, so
-/// ids increase with the stream's sequence, which JetStream assigns in order for the whole queue.
+/// A message's msg id is its stream sequence plus <see cref="SeqOffset"/>, shifted left by <see cref="IndexBits"/>, plus
+/// its index in the batch, so ids increase with the stream's sequence, which JetStream assigns in order for the whole
+/// queue. The offset puts every id above 2^40, far from a plain counter as the other backends' ids are, and leaves room
+/// for 2^43 − 2^20 batches.
 /// </summary>
 internal static class NatsMqBatch
 {
@@ -16,15 +18,18 @@ internal static class NatsMqBatch
     /// <summary>The most payloads in one batch.</summary>
     public const int MaxCount = 1 << IndexBits;
 
+    /// <summary>What is added to the stream sequence before the shift.</summary>
+    public const ulong SeqOffset = 1UL << 20;
+
     private const byte Version = 1;
     private const int CountOffset = 1;
     private const int LengthsOffset = 5;
 
     /// <summary>The msg id of the payload at <paramref name="index"/> of the JetStream message at <paramref name="seq"/>.</summary>
-    public static long MsgId(ulong seq, int index) => ((long)seq << IndexBits) | (uint)index;
+    public static long MsgId(ulong seq, int index) => ((long)(seq + SeqOffset) << IndexBits) | (uint)index;
 
-    /// <summary>The JetStream sequence that holds <paramref name="msgId"/>.</summary>
-    public static ulong Seq(long msgId) => (ulong)msgId >> IndexBits;
+    /// <summary>The JetStream sequence that holds <paramref name="msgId"/>; 0 (no message) for an id below the first.</summary>
+    public static ulong Seq(long msgId) => msgId >> IndexBits is var shifted && (ulong)shifted > SeqOffset ? (ulong)shifted - SeqOffset : 0;
 
     /// <summary>The index of <paramref name="msgId"/> within its batch.</summary>
     public static int Index(long msgId) => (int)(msgId & (MaxCount - 1));

@@ -14,8 +14,8 @@ namespace Milvus.Domain.Mq.Nats;
 /// <list type="bullet">
 /// <item><c>{prefix}_data</c> holds the batches: each produce call is one JetStream message on the subject
 /// <c>{prefix}.d.{incarnation}</c> with the whole batch framed in it (<see cref="NatsMqBatch"/>), so a batch is stored
-/// whole or not at all. A msg id is the stream sequence shifted left by 20 bits plus the index in the batch: ids
-/// increase across the whole queue, so an id of one channel is never stored on another.</item>
+/// whole or not at all. A msg id is the stream sequence (plus 2^20) shifted left by 20 bits plus the index in the batch:
+/// ids increase across the whole queue, so an id of one channel is never stored on another.</item>
 /// <item><c>{prefix}_meta</c> keeps one message per subject: a channel's record <c>{prefix}.m.c.{name}</c>, whose stream
 /// sequence is the channel's incarnation (a re-created channel gets a new one, and so an empty data subject), and each
 /// consumer group's position <c>{prefix}.m.g.{incarnation}.{group}</c> (the next JetStream sequence and index).</item>
@@ -306,7 +306,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             var (incarnation, _) = await GroupAsync(channel, group, cancellationToken).ConfigureAwait(false);
             var seq = NatsMqBatch.Seq(msgId);
             var index = NatsMqBatch.Index(msgId);
-            var stored = msgId > 0 ? await GetAsync(_data!, new StreamMsgGetRequest { Seq = seq }, cancellationToken).ConfigureAwait(false) : null;
+            var stored = msgId > 0 && seq > 0 ? await GetAsync(_data!, new StreamMsgGetRequest { Seq = seq }, cancellationToken).ConfigureAwait(false) : null;
             if (stored is null || stored.Subject != DataSubject(incarnation) || index >= NatsMqBatch.Count(stored.Data.Span))
             {
                 throw new MqMsgIdNotFoundException(channel, msgId);
@@ -674,19 +674,19 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5501, Level = LogLevel.Information, Message = "NATS MQ channel {Channel} created.")]
+        [LoggerMessage(EventId = 5151, Level = LogLevel.Information, Message = "NATS MQ channel {Channel} created.")]
         public static partial void ChannelCreated(ILogger logger, string channel);
 
-        [LoggerMessage(EventId = 5502, Level = LogLevel.Information, Message = "NATS MQ channel {Channel} destroyed with its messages and groups.")]
+        [LoggerMessage(EventId = 5152, Level = LogLevel.Information, Message = "NATS MQ channel {Channel} destroyed with its messages and groups.")]
         public static partial void ChannelDestroyed(ILogger logger, string channel);
 
-        [LoggerMessage(EventId = 5503, Level = LogLevel.Warning, Message = "NATS MQ could not connect at start; calls answer 503 until NATS answers.")]
+        [LoggerMessage(EventId = 5153, Level = LogLevel.Warning, Message = "NATS MQ could not connect at start; calls answer 503 until NATS answers.")]
         public static partial void NotConnected(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 5504, Level = LogLevel.Debug, Message = "NATS MQ could not publish the wake-up of channel {Channel}; consumers elsewhere see its change at their next look.")]
+        [LoggerMessage(EventId = 5154, Level = LogLevel.Debug, Message = "NATS MQ could not publish the wake-up of channel {Channel}; consumers elsewhere see its change at their next look.")]
         public static partial void WakeFailed(ILogger logger, string channel, Exception exception);
 
-        [LoggerMessage(EventId = 5505, Level = LogLevel.Information, Message = "NATS MQ retention removed {Batches} batches of channel {Channel}.")]
+        [LoggerMessage(EventId = 5155, Level = LogLevel.Information, Message = "NATS MQ retention removed {Batches} batches of channel {Channel}.")]
         public static partial void RetentionPurged(ILogger logger, string channel, long batches);
     }
 }

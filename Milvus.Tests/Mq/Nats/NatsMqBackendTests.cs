@@ -20,7 +20,7 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
-    public async Task EachProduceCallIsOneJetStreamMessageAndItsIdsAreItsSequenceShiftedPlusTheIndex()
+    public async Task EachProduceCallIsOneJetStreamMessageAndItsIdsAreItsOffsetSequenceShiftedPlusTheIndex()
     {
         await Mq.CreateChannelAsync("ch");
         var first = await Mq.ProduceAsync("ch", MqClientContractTests.Payloads("a", "b", "c"));
@@ -33,8 +33,8 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
 
         Assert.Equal(2, stream.Info.State.Messages);
         Assert.Equal([first[0], first[0] + 1, first[0] + 2], first);
-        Assert.Equal((long)stream.Info.State.LastSeq << 20, second[0]);
-        Assert.Equal((long)stream.Info.State.FirstSeq << 20, first[0]);
+        Assert.Equal((long)(stream.Info.State.LastSeq + (1UL << 20)) << 20, second[0]);
+        Assert.Equal((long)(stream.Info.State.FirstSeq + (1UL << 20)) << 20, first[0]);
         Assert.Equal(1, NatsMqBatch.Count(stored.Message.Data.Span));
     }
 

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Milvus.Domain.Mq;
+using Milvus.Domain.Mq.Nats;
+using Milvus.Tests.Infrastructure;
+using Milvus.Tests.Kv;
+using Milvus.Workers.Mq;
+
+namespace Milvus.Tests.Api;
+
+/// <summary>The scenarios with <c>Milvus:Mq:Backend=nats</c>, and what the NATS JetStream queue shows.</summary>
+public sealed class NatsMessagesApiTests(NatsMessagesApiTests.Fixture fixture) : MessagesApiScenarios(fixture.Factory), IClassFixture<NatsMessagesApiTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
+    {
+        public GatewayFactory Factory { get; } = new(Settings(
+            ("Milvus:Mq:Backend", "nats"),
+            ("Milvus:Nats:Url", TestServers.Nats),
+            ("Milvus:Nats:StreamPrefix", $"api{Guid.NewGuid():N}"[..24])));
+
+        public void Dispose() => Factory.Dispose();
+    }
+
+    [Fact]
+    public async Task TheNatsQueueServesAloneReportsItsStateAndIsReady()
+    {
+        using var states = JsonDocument.Parse(await Client.GetStringAsync("/api/v1/components/states"));
+        var ready = await Client.GetAsync("/health/ready");
+        using var readiness = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+
+        Assert.IsType<NatsMqClient>(Assert.IsType<InstrumentedMqClient>(Factory.Services.GetRequiredService<IMqClient>()).Inner);
+        var roles = states.RootElement.GetProperty("subcomponentStates").EnumerateArray().Select(s => s.GetProperty("role").GetString()).ToList();
+        Assert.Contains("natsmq", roles);
+        Assert.DoesNotContain("rocksmq", roles);
+        Assert.DoesNotContain("redismq", roles);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var check = readiness.RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "natsmq");
+        Assert.Equal("Healthy", check.GetProperty("status").GetString());
+        Assert.Contains(Factory.Services.GetServices<IHostedService>(), s => s is NatsMqRetentionService);
+        Assert.DoesNotContain(Factory.Services.GetServices<IHostedService>(), s => s is RocksMqRetentionService or RedisMqRetentionService);
+        Assert.False(Directory.Exists(Path.Combine(Factory.DataDir, "rocksmq")));
+    }
+}
+
+/// <summary>A gateway on a NATS that does not answer, and the NATS settings in the parameter table.</summary>
+public sealed class NatsGatewayTests
+{
+    [Fact]
+    public async Task AGatewayWhoseNatsIsDownStartsAnswers503AndItsReadinessNamesNatsmq()
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Milvus:Mq:Backend"] = "nats",
+            ["Milvus:Nats:Url"] = $"nats://127.0.0.1:{KvTestBackends.ClosedPort()}",
+        });
+        using var client = factory.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+        var put = await client.PutAsync("/api/v1/channels/any", null);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("natsmq", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await GatewayBasicsTests.AssertProblem(put, HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Theory]
+    [InlineData("Milvus:Nats:Password", "nats.password")]
+    [InlineData("Milvus:Nats:Token", "nats.token")]
+    public async Task NatsCredentialsAreMaskedInTheParameterTableAndTheYamlKeysAreTheSettings(string secretKey, string secretParam)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Milvus:Nats:Url"] = "nats://milvus:url-pass@127.0.0.1:4222",
+            [secretKey] = "nats-secret",
+        };
+        if (secretKey.EndsWith("Password", StringComparison.Ordinal))
+        {
+            settings["Milvus:Nats:User"] = "milvus";
+        }
+        using var factory = new GatewayFactory(settings);
+        using var client = factory.CreateClient();
+
+        var table = await client.GetStringAsync("/api/v1/params?prefix=nats");
+        var layers = await client.GetStringAsync("/api/v1/params/layers?prefix=nats");
+        using var parsed = JsonDocument.Parse(table);
+
+        Assert.DoesNotContain("nats-secret", table + layers, StringComparison.Ordinal);
+        Assert.DoesNotContain("url-pass", table + layers, StringComparison.Ordinal);
+        Assert.Equal("***", parsed.RootElement.GetProperty(secretParam).GetString());
+        Assert.Equal("nats://***@127.0.0.1:4222", parsed.RootElement.GetProperty("nats.url").GetString());
+        // From configs/milvus.yaml: the YAML keys nats.* are the settings Milvus:Nats:*.
+        Assert.Equal("1", parsed.RootElement.GetProperty("nats.replicas").GetString());
+        Assert.Equal("milvus", parsed.RootElement.GetProperty("nats.streamprefix").GetString());
+    }
+}
