@@ -502,11 +502,13 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             {
                 return subjects;
             }
+            var before = subjects.Count;
             foreach (var (subject, count) in page)
             {
                 subjects[subject] = count;
             }
-            if (subjects.Count >= info.Info.State.NumSubjects)
+            // NumSubjects counts the whole stream, not the filter: a page that adds nothing is the end too.
+            if (subjects.Count >= info.Info.State.NumSubjects || subjects.Count == before)
             {
                 return subjects;
             }
