@@ -7,7 +7,7 @@ using Milvus.Benchmarks.SideBySide;
 using Milvus.Benchmarks.Tso;
 
 // Load drivers: tso-http [seconds] [concurrency]; mq-http [seconds] [producers] [messages]; msgstream-latency [seconds] [intervalMs...];
-// msgstream-consume [rounds] [buffer] [rocksmq|redis]; msgstream-produce [rounds] [batch] [rocksmq|redis];
+// msgstream-consume [rounds] [buffer] [rocksmq|redis|nats]; msgstream-produce [rounds] [batch] [rocksmq|redis|nats];
 // msgstream-http [seconds] [producers] [batch] [gateway dll...] (one build of the gateway against another);
 // side-by-side [seconds] [producers,...] [batches,...] [rounds] (the gateway, nats-server -js and redis-server; scripts/side-by-side.sh);
 // rocksmq-mixed [minutes] [producers] [consumers] [n] [payloadBytes] [waitMs] [windowSeconds] [produceRate] [inproc|http] (produce and consume on one channel, rate per window);

@@ -9,15 +9,17 @@ namespace Milvus.Benchmarks.MsgStream;
 /// after the other, so they see the same background load; it prints each one's median wall time and process CPU
 /// time, and the median of the per-round throughput ratios to the first variant (the raw backend).
 /// <list type="bullet">
-/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis] [read batch] [runs]</c>: the consumes of
-/// <see cref="MsgStreamConsumeBenchmarks"/> (RocksMQ, the default) or <see cref="RedisMsgStreamConsumeBenchmarks"/>,
+/// <item><c>msgstream-consume [rounds] [buffer] [rocksmq|redis|nats] [read batch] [runs]</c>: the consumes of
+/// <see cref="MsgStreamConsumeBenchmarks"/> (RocksMQ, the default), <see cref="RedisMsgStreamConsumeBenchmarks"/> or
+/// <see cref="NatsMsgStreamConsumeBenchmarks"/>,
 /// with the streams' pack buffer and read batch size (0: the default); each turn runs its variant
 /// <c>runs</c> times in a row (default 1), so that a turn spans the collections its allocations cause.</item>
-/// <item><c>msgstream-produce [rounds] [batch] [rocksmq|redis]</c>: <see cref="ProduceCalls"/> produces of one batch
-/// each, as in <see cref="MsgStreamProduceBenchmarks"/> or <see cref="RedisMsgStreamProduceBenchmarks"/>; the Redis
-/// streams are emptied before each variant's turn, outside the timing.</item>
+/// <item><c>msgstream-produce [rounds] [batch] [rocksmq|redis|nats]</c>: <see cref="ProduceCalls"/> produces of one batch
+/// each, as in <see cref="MsgStreamProduceBenchmarks"/>, <see cref="RedisMsgStreamProduceBenchmarks"/> or
+/// <see cref="NatsMsgStreamProduceBenchmarks"/>; the Redis and NATS streams are emptied before each variant's turn,
+/// outside the timing.</item>
 /// </list>
-/// Redis runs on the server that MILVUS_TEST_REDIS names. Usage:
+/// Redis runs on the server that MILVUS_TEST_REDIS names, NATS on MILVUS_TEST_NATS. Usage:
 /// <c>dotnet run -c Release --project Milvus.Benchmarks -- msgstream-consume 15 64 redis</c>.
 /// </summary>
 public static class MsgStreamRounds
@@ -52,8 +54,17 @@ public static class MsgStreamRounds
                     ("MsgStream consume", Runs(redis.StreamConsume, runs)),
                     ("TtMsgStream consume", Runs(redis.TtStreamConsume, runs)),
                 ]);
+            case "nats":
+                var nats = new NatsMsgStreamConsumeBenchmarks { BufferSize = bufferSize, ReadBatchSize = readBatch };
+                return await RunAsync(title, rounds, nats.Setup, nats.Cleanup, null,
+                [
+                    ("raw ordered consumer n=1000", Runs(nats.RawRead, runs)),
+                    ("NATS MQ consume n=1000", Runs(nats.MqConsume, runs)),
+                    ("MsgStream consume", Runs(nats.StreamConsume, runs)),
+                    ("TtMsgStream consume", Runs(nats.TtStreamConsume, runs)),
+                ]);
             default:
-                throw new ArgumentException($"Unknown backend '{backend}': rocksmq or redis.");
+                throw new ArgumentException($"Unknown backend '{backend}': rocksmq, redis or nats.");
         }
     }
 
@@ -80,8 +91,16 @@ public static class MsgStreamRounds
                     ("MsgStream produce", Repeat(redis.StreamProduce)),
                     ("repack + marshal only", Repeat(() => Task.FromResult(redis.RepackAndMarshal()))),
                 ]);
+            case "nats":
+                var nats = new NatsMsgStreamProduceBenchmarks { BatchSize = batch };
+                return await RunAsync(title, rounds, nats.Setup, nats.Cleanup, nats.Empty,
+                [
+                    ("raw JetStream publish each", Repeat(nats.RawPublishEach)),
+                    ("NATS MQ produce", Repeat(nats.MqProduce)),
+                    ("MsgStream produce", Repeat(nats.StreamProduce)),
+                ]);
             default:
-                throw new ArgumentException($"Unknown backend '{backend}': rocksmq or redis.");
+                throw new ArgumentException($"Unknown backend '{backend}': rocksmq, redis or nats.");
         }
     }
 

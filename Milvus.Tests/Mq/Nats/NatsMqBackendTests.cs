@@ -43,7 +43,9 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
     {
         await Mq.CreateChannelAsync("ch");
         await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
-        var big = new byte[600 * 1024];
+        await using var raw = NatsMqHost.Raw();
+        await raw.ConnectAsync();
+        var big = new byte[(raw.ServerInfo!.MaxPayload / 2) + 1];
 
         var error = await Assert.ThrowsAsync<MqMessageTooLargeException>(() => Mq.ProduceAsync("ch", [big, big]));
 
