@@ -96,6 +96,7 @@ public static class MsgStreamRounds
                 return await RunAsync(title, rounds, nats.Setup, nats.Cleanup, nats.Empty,
                 [
                     ("raw JetStream publish each", Repeat(nats.RawPublishEach)),
+                    ("raw one JetStream publish", Repeat(nats.RawPublishOne)),
                     ("NATS MQ produce", Repeat(nats.MqProduce)),
                     ("MsgStream produce", Repeat(nats.StreamProduce)),
                 ]);

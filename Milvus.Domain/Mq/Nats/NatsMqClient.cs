@@ -36,6 +36,9 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
     private const int NoMessageFound = 10037;
     private const int WrongLastSequence = 10071;
 
+    // How many bytes of partly read batches a client keeps (see KeepPartial).
+    private const long PartialBudget = 64L * 1024 * 1024;
+
     // A compare-and-set that keeps losing to other writers gives up after this many tries.
     private const int MaxConflicts = 1000;
 
@@ -51,6 +54,9 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
     private readonly MqMetrics _metrics = new("nats");
     private readonly ConcurrentDictionary<(string Channel, string Group), PendingRead> _pending = new();
+    // Per data subject, the last batch a consume stopped inside, and the bytes they take together.
+    private readonly ConcurrentDictionary<string, StoredMessage> _partial = new(StringComparer.Ordinal);
+    private long _partialBytes;
     private volatile INatsJSStream? _data;
     private volatile INatsJSStream? _meta;
     private Task? _wakeLoop;
@@ -372,7 +378,10 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             var subject = DataSubject(incarnation);
             while (messages.Count < n)
             {
-                var stored = await GetAsync(_data!, new StreamMsgGetRequest { Seq = seq, NextBySubj = subject }, cancellationToken).ConfigureAwait(false);
+                // A batch that a consume stopped inside is kept, so that the next consume does not fetch it again.
+                var stored = _partial.TryGetValue(subject, out var kept) && kept.Seq == seq
+                    ? kept
+                    : await GetAsync(_data!, new StreamMsgGetRequest { Seq = seq, NextBySubj = subject }, cancellationToken).ConfigureAwait(false);
                 if (stored is null)
                 {
                     break;
@@ -385,6 +394,10 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
                     NatsMqBatch.Decode(stored.Data, stored.Seq, start, take, messages);
                 }
                 (seq, index) = start + Math.Max(take, 0) >= count ? (stored.Seq + 1, 0) : (stored.Seq, start + take);
+                if (index > 0)
+                {
+                    KeepPartial(subject, stored);
+                }
             }
             if (messages.Count == 0)
             {
@@ -409,6 +422,27 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             }
         }
         throw new MqUnavailableException($"Consumer group '{group}' on channel '{channel}' kept moving under this consume; try again.");
+    }
+
+    /// <summary>
+    /// Keeps the batch that a consume stopped inside, one per channel, within <see cref="PartialBudget"/> bytes in all.
+    /// A stored batch never changes, and one that a group has not read whole is never removed by retention, so a kept
+    /// batch is what a fetch would answer for as long as its channel lives.
+    /// </summary>
+    private void KeepPartial(string subject, StoredMessage stored)
+    {
+        if (_partial.TryGetValue(subject, out var old) && old.Seq == stored.Seq)
+        {
+            return;
+        }
+        if (Interlocked.Add(ref _partialBytes, stored.Data.Length - (old?.Data.Length ?? 0)) > PartialBudget)
+        {
+            // Over the budget (batches of destroyed channels stay until then): start again empty; the sum is approximate
+            // under concurrent consumes, which only moves when the next clearing comes.
+            _partial.Clear();
+            Interlocked.Exchange(ref _partialBytes, stored.Data.Length);
+        }
+        _partial[subject] = stored;
     }
 
     /// <summary>Sets the group's position, whatever it was, with a compare-and-set that retries while others move it.</summary>
