@@ -35,6 +35,8 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
     // JetStream API error codes (nats-server's errors.json).
     private const int NoMessageFound = 10037;
     private const int WrongLastSequence = 10071;
+    private const int InsufficientResources = 10023;
+    private const int ReplicasNotSupported = 10074;
 
     // How many bytes of partly read batches a client keeps (see KeepPartial).
     private const long PartialBudget = 64L * 1024 * 1024;
@@ -593,7 +595,11 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         }
         catch (NatsJSApiException e)
         {
-            throw new MqUnavailableException($"NATS JetStream refused the call: {e.Error.Description} (error {e.Error.ErrCode}). Check Milvus:Nats:Replicas against the servers of the cluster.", e);
+            // Too few servers (or storage) for the streams' replicas is a setting to change, and the message says which.
+            var hint = e.Error.ErrCode is InsufficientResources or ReplicasNotSupported
+                ? $" Milvus:Nats:Replicas is {Replicas}: it needs that many JetStream servers in the cluster."
+                : "";
+            throw new MqUnavailableException($"NATS JetStream refused the call: {e.Error.Description} (error {e.Error.ErrCode}).{hint}", e);
         }
         catch (NatsException e)
         {

@@ -129,6 +129,16 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
         Assert.All(errors, e => Assert.Equal(ErrorKind.Unavailable, e.Kind));
     }
 
+    [Fact]
+    public async Task ThreeReplicasOnASingleServerAnswerUnavailableNamingTheSetting()
+    {
+        await using var client = await NatsMqClient.ConnectAsync(new NatsMqOptions { Url = _host.Options.Url, StreamPrefix = _host.Options.StreamPrefix + "r3", Replicas = 3 });
+
+        var error = await Assert.ThrowsAsync<MqUnavailableException>(() => client.CreateChannelAsync("ch"));
+
+        Assert.Contains("Milvus:Nats:Replicas is 3", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Url", "", "Milvus:Nats:Url")]
     [InlineData("Replicas", "0", "Milvus:Nats:Replicas")]
