@@ -29,6 +29,21 @@ public sealed class TestServersTests
     }
 
     [Fact]
+    public async Task NatsGreetsWithJetStreamAndTheLargerMaxPayload()
+    {
+        var uri = new Uri(TestServers.Nats);
+        using var client = new TcpClient();
+        await client.ConnectAsync(uri.Host, uri.Port);
+        using var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+        var info = await reader.ReadLineAsync();
+        Assert.NotNull(info);
+        Assert.StartsWith("INFO ", info, StringComparison.Ordinal);
+        Assert.Contains("\"jetstream\":true", info, StringComparison.Ordinal);
+        Assert.Contains("\"max_payload\":8388608", info, StringComparison.Ordinal);
+        Assert.True(File.Exists(PrivateServer.Require("MILVUS_TEST_NATS_BIN")));
+    }
+
+    [Fact]
     public async Task S3rverListsTheTestBucket()
     {
         using var http = new HttpClient();
