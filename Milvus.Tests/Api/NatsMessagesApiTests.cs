@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -63,6 +64,23 @@ public sealed class NatsGatewayTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("natsmq", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await GatewayBasicsTests.AssertProblem(put, HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
+    public async Task TheNatsRetentionKeysAreOverriddenLiveAndTheConnectionKeysOnlyAtStart()
+    {
+        using var factory = new GatewayFactory(new Dictionary<string, string?>());
+        using var client = factory.CreateClient();
+
+        using var live = await client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["nats.retentionTimeInMinutes"] = "5", ["nats.retentionsizeinmb"] = "-1" } });
+        using var atStart = await client.PutAsJsonAsync("/api/v1/params", new { @params = new Dictionary<string, string> { ["nats.url"] = "nats://elsewhere:4222" } });
+        var options = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<NatsMqOptions>>();
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        await GatewayBasicsTests.AssertProblem(atStart, HttpStatusCode.Conflict);
+        Assert.Equal(5, options.CurrentValue.RetentionTimeInMinutes);
+        Assert.Equal(-1, options.CurrentValue.RetentionSizeInMB);
+        Assert.Equal("nats://127.0.0.1:4222", options.CurrentValue.Url);
     }
 
     [Theory]
