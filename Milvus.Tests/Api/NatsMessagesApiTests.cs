@@ -67,6 +67,51 @@ public sealed class NatsGatewayTests
     }
 
     [Fact]
+    public async Task TheGatewaysRetentionWorkerRemovesWhatEveryGroupHasReadWhole()
+    {
+        var prefix = $"ret{Guid.NewGuid():N}"[..20];
+        using var factory = new GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Milvus:Mq:Backend"] = "nats",
+            ["Milvus:Nats:Url"] = TestServers.Nats,
+            ["Milvus:Nats:StreamPrefix"] = prefix,
+            ["Milvus:Nats:RetentionTimeInMinutes"] = "0",
+            ["Milvus:Nats:RetentionIntervalSeconds"] = "1",
+        });
+        using var client = factory.CreateClient();
+        var mq = factory.Services.GetRequiredService<IMqClient>();
+        await mq.CreateChannelAsync("kept");
+        await mq.CreateChannelAsync("read");
+        await mq.CreateConsumerGroupAsync("read", "g", MqStartPosition.Earliest);
+        await mq.CreateConsumerGroupAsync("kept", "g", MqStartPosition.Earliest);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.AddRange(await mq.ProduceAsync("read", [new byte[] { 1 }]));
+            await mq.ProduceAsync("kept", [new byte[] { 2 }]);
+        }
+        Assert.Equal(3, (await mq.ConsumeAsync("read", "g", 10)).Count);
+
+        // The worker runs every second on this gateway (it serves the TSO role): the read channel's batches go but its
+        // newest. The gateway's own channels (time ticks, statistics) grow meanwhile, so the read channel is looked at.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while (true)
+        {
+            await mq.SeekToAsync("read", "g", MqStartPosition.Earliest, patience.Token);
+            if ((await mq.ConsumeAsync("read", "g", 10, cancellationToken: patience.Token)).Count == 1)
+            {
+                break;
+            }
+            await poll.WaitForNextTickAsync(patience.Token);
+        }
+
+        Assert.Equal(3, (await mq.ConsumeAsync("kept", "g", 10)).Count);
+        Assert.Equal(ids[2], await mq.GetLatestMsgIdAsync("read"));
+        await Assert.ThrowsAsync<MqMsgIdNotFoundException>(() => mq.SeekAsync("read", "g", ids[1]));
+    }
+
+    [Fact]
     public async Task TheNatsRetentionKeysAreOverriddenLiveAndTheConnectionKeysOnlyAtStart()
     {
         using var factory = new GatewayFactory(new Dictionary<string, string?>());

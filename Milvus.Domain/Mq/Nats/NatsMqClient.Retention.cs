@@ -10,7 +10,8 @@ public sealed partial class NatsMqClient
     /// <summary>
     /// One retention pass over every channel with <paramref name="options"/>' rules (see <see cref="NatsMqOptions"/>):
     /// only batches that every group has read whole (below the lowest group position) may go, by age and then by size,
-    /// the oldest first, with one purge of the channel's subject below the first batch that stays. A group that seeks
+    /// the oldest first, with one purge of the channel's subject below the first batch that stays; the channel's newest
+    /// batch always stays, so that <see cref="GetLatestMsgIdAsync"/> still answers. A group that seeks
     /// back between the look and the purge can find the batches it sought to gone, as on RocksMQ within a page. It also
     /// removes what a destroy interrupted by a NATS failure left behind (records and batches of dead incarnations).
     /// Returns how many batches went and each channel's batch count after it.
@@ -102,6 +103,11 @@ public sealed partial class NatsMqClient
         if (keepFrom is not null && keepFrom.TryGetValue(channel, out var floor))
         {
             below = Math.Min(below, floor <= 0 ? 0 : NatsMqBatch.Seq(floor));
+        }
+        // The newest batch stays, as RocksMQ's open page does, so that the channel's latest msg id is still known.
+        if (await LastAsync(_data!, DataSubject(incarnation), cancellationToken).ConfigureAwait(false) is { } newest)
+        {
+            below = Math.Min(below, newest.Seq);
         }
         if (below <= 1 || below == ulong.MaxValue)
         {

@@ -43,6 +43,22 @@ public sealed class NatsMqRetentionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChannelsNewestBatchStaysWhenEverythingIsReadSoItsLatestIdIsStillKnown()
+    {
+        await Mq.CreateChannelAsync("c");
+        await Mq.CreateConsumerGroupAsync("c", "g", MqStartPosition.Earliest);
+        var ids = await ProduceAsync("c", batches: 4, perBatch: 2);
+        await Mq.ConsumeAsync("c", "g", 100);
+
+        var pass = await Mq.RunRetentionAsync(AtOnce);
+        await Mq.SeekToAsync("c", "g", MqStartPosition.Earliest);
+
+        Assert.Equal(3, pass.Trimmed);
+        Assert.Equal(ids[^1], await Mq.GetLatestMsgIdAsync("c"));
+        Assert.Equal(ids[^2..], (await Mq.ConsumeAsync("c", "g", 100)).Select(m => m.MsgId));
+    }
+
+    [Fact]
     public async Task NothingGoesFromAChannelWithoutGroupsNorWhatIsYoungerThanTheTimeNorWithTheRulesOff()
     {
         await Mq.CreateChannelAsync("nogroups");
