@@ -4,8 +4,8 @@ namespace Milvus.Domain.Mq.RocksMq;
 
 /// <summary>
 /// The one RocksDB that holds RocksMQ: column family <c>data</c> for messages, <c>meta</c> for channel, group and
-/// page meta, and the default family for the fallback id allocator. One database, so that one write batch makes a
-/// produce (data, end id, page) or a group move atomic. Calls hold a <see cref="Lease"/>, and
+/// page meta, <c>keys</c> for the idempotency keys of produces, and the default family for the fallback id
+/// allocator. One database, so that one write batch makes a produce (data, end id, page, key) or a group move atomic. Calls hold a <see cref="Lease"/>, and
 /// <see cref="Close"/> waits for them, so a handle is never used after it is freed.
 /// </summary>
 public sealed class RocksMqDatabase : IDisposable
@@ -15,6 +15,9 @@ public sealed class RocksMqDatabase : IDisposable
 
     /// <summary>The column family of meta.</summary>
     public const string MetaFamily = "meta";
+
+    /// <summary>The column family of produces' idempotency keys.</summary>
+    public const string KeysFamily = "keys";
 
     /// <summary>The write-ahead log total past which RocksDB flushes the families that pin the oldest log.</summary>
     public const ulong MaxTotalWalBytes = 64UL * 1024 * 1024;
@@ -52,6 +55,8 @@ public sealed class RocksMqDatabase : IDisposable
 
     internal ColumnFamilyHandle Meta { get; private set; } = null!;
 
+    internal ColumnFamilyHandle Keys { get; private set; } = null!;
+
     internal ColumnFamilyHandle Default { get; private set; } = null!;
 
     /// <summary>Write options of every mutation: the WAL always, an fsync when <c>SyncWrites</c> is on.</summary>
@@ -63,7 +68,7 @@ public sealed class RocksMqDatabase : IDisposable
     /// <summary>One memtable of the data family; two may exist while one flushes.</summary>
     private const ulong DataWriteBufferBytes = 32UL * 1024 * 1024;
 
-    /// <summary>One memtable of the meta family (positions, ends and pages: small values).</summary>
+    /// <summary>One memtable of the meta family (positions, ends and pages: small values), and of the keys family.</summary>
     private const ulong MetaWriteBufferBytes = 4UL * 1024 * 1024;
 
     private Cache? _blockCache;
@@ -125,6 +130,7 @@ public sealed class RocksMqDatabase : IDisposable
             {
                 { DataFamily, BoundedFamily(DataWriteBufferBytes) },
                 { MetaFamily, BoundedFamily(MetaWriteBufferBytes) },
+                { KeysFamily, BoundedFamily(MetaWriteBufferBytes) },
             };
             try
             {
@@ -136,6 +142,7 @@ public sealed class RocksMqDatabase : IDisposable
             }
             Data = _db.GetColumnFamily(DataFamily);
             Meta = _db.GetColumnFamily(MetaFamily);
+            Keys = _db.GetColumnFamily(KeysFamily);
             Default = _db.GetDefaultColumnFamily();
             WriteOptions = new WriteOptions().SetSync(syncWrites);
             Path = path;
@@ -186,7 +193,7 @@ public sealed class RocksMqDatabase : IDisposable
     internal void FlushAll()
     {
         var options = new FlushOptions().SetWaitForFlush(true);
-        Native.Instance.rocksdb_flush_cfs(Db.Handle, options.Handle, [Data.Handle, Meta.Handle, Default.Handle], 3);
+        Native.Instance.rocksdb_flush_cfs(Db.Handle, options.Handle, [Data.Handle, Meta.Handle, Keys.Handle, Default.Handle], 4);
     }
 
     /// <summary>Reads a property of the database; returns null when it answers, else why not.</summary>
