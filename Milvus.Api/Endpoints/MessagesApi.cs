@@ -66,7 +66,7 @@ public static class MessagesApi
         HttpResponse response,
         CancellationToken cancellationToken)
     {
-        if (IdempotencyKeys.Check(idempotencyKey) is { } invalid)
+        if (IdempotencyKeys.Check(idempotencyKey, response.HttpContext.Request) is { } invalid)
         {
             return TypedResults.ValidationProblem(invalid, title: "One or more fields are invalid.");
         }

@@ -172,7 +172,7 @@ public static class MsgStreamApi
     private static async Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> WriteAsync(
         StreamProduceRequest request, bool broadcast, string? idempotencyKey, [AsParameters] StreamProduceServices writer, CancellationToken cancellationToken)
     {
-        if (IdempotencyKeys.Check(idempotencyKey) is { } invalid)
+        if (IdempotencyKeys.Check(idempotencyKey, writer.Http.Request) is { } invalid)
         {
             return TypedResults.ValidationProblem(invalid, title: "One or more fields are invalid.");
         }

@@ -18,9 +18,19 @@ public static class IdempotencyKeys
     /// <summary>The pattern of a key, as the OpenAPI document states it.</summary>
     public const string Pattern = "^[!-~]{1,255}$";
 
-    /// <summary>The validation error of an invalid key, or null when there is no key or it is valid.</summary>
-    public static Dictionary<string, string[]>? Check(string? key) =>
-        key is null || MqProduceKey.IsValid(key) ? null : new() { [Header] = [MqProduceKey.InvalidKeyMessage] };
+    /// <summary>
+    /// The validation error of the request's key (the bound <paramref name="key"/>), or null when there is no key or it
+    /// is valid. The header twice is an error, not two keys joined by a comma.
+    /// </summary>
+    public static Dictionary<string, string[]>? Check(string? key, HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Headers[Header].Count > 1)
+        {
+            return new() { [Header] = ["Send one Idempotency-Key header, not several."] };
+        }
+        return key is null || MqProduceKey.IsValid(key) ? null : new() { [Header] = [MqProduceKey.InvalidKeyMessage] };
+    }
 
     /// <summary>Marks the answer as a replay.</summary>
     public static void MarkReplayed(HttpResponse response)

@@ -221,6 +221,9 @@ public abstract class MessagesApiScenarios(GatewayFactory factory)
         var retry = await PostKeyed("/api/v1/channels/keyed/messages", batch, "order-17");
         var reused = await PostKeyed("/api/v1/channels/keyed/messages", new { messages = new[] { new { payload = B64("three") } } }, "order-17");
         var invalid = await PostKeyed("/api/v1/channels/keyed/messages", batch, "two words");
+        using var twice = new HttpRequestMessage(HttpMethod.Post, "/api/v1/channels/keyed/messages") { Content = JsonContent.Create(batch) };
+        twice.Headers.TryAddWithoutValidation("Idempotency-Key", ["a", "b"]);
+        var twoKeys = await Client.SendAsync(twice);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.False(first.Headers.Contains("Idempotent-Replayed"));
@@ -231,6 +234,7 @@ public abstract class MessagesApiScenarios(GatewayFactory factory)
         Assert.Contains("order-17", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         var badKey = await GatewayBasicsTests.AssertProblem(invalid, HttpStatusCode.BadRequest);
         Assert.True(badKey.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+        await GatewayBasicsTests.AssertProblem(twoKeys, HttpStatusCode.BadRequest);
         Assert.Equal(["one", "two"], (await Consume("keyed", "g", "n=10")).Select(m => m.Text));
     }
 
