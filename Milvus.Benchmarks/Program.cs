@@ -12,6 +12,7 @@ using Milvus.Benchmarks.Tso;
 // side-by-side [seconds] [producers,...] [batches,...] [rounds] (the gateway, nats-server -js and redis-server; scripts/side-by-side.sh);
 // rocksmq-mixed [minutes] [producers] [consumers] [n] [payloadBytes] [waitMs] [windowSeconds] [produceRate] [inproc|http] (produce and consume on one channel, rate per window);
 // cluster [seconds] [producers] [batch] (three gateways on the etcd and Redis of MILVUS_TEST_ETCD_ENDPOINTS and MILVUS_TEST_REDIS);
+// mq-keys [secondsPerRound] [producers] [batch] [rounds] [rocksmq|redis] (produce with and without an idempotency key, in process);
 // bare-server URL is the driver's baseline child process.
 switch (args)
 {
@@ -37,6 +38,8 @@ switch (args)
         return await MixedLoad.RunAsync(rest);
     case ["cluster", .. var rest]:
         return await ClusterDriver.RunAsync(rest);
+    case ["mq-keys", .. var rest]:
+        return await KeyedProduceLoad.RunAsync(rest);
 }
 
 // Run every suite, or pick with --filter: dotnet run -c Release --project Milvus.Benchmarks -- --filter '*Params*'

@@ -12,6 +12,9 @@ public enum ErrorKind
     /// <summary>Something already exists, or a compare-and-swap lost (409).</summary>
     Conflict,
 
+    /// <summary>An idempotency key was used before for a different request (422); nothing was done.</summary>
+    KeyReused,
+
     /// <summary>The input is larger than a configured limit (413).</summary>
     TooLarge,
 

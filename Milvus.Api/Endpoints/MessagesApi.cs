@@ -1,5 +1,6 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Mq;
@@ -25,8 +26,10 @@ public static class MessagesApi
             .WithValidation<ProduceRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithName("ProduceMessages")
-            .WithSummary("Appends 1 to 10000 base64 payloads in one atomic batch; 201 with their msg ids in order. The batch is in the write-ahead log when this answers (and fsynced with rocksmq.syncWrites). A payload over Milvus:Limits:MaxMessageBytes gets 413.");
+            .WithSummary("Appends 1 to 10000 base64 payloads in one atomic batch; 201 with their msg ids in order. The batch is in the write-ahead log when this answers (and fsynced with rocksmq.syncWrites). A payload over Milvus:Limits:MaxMessageBytes gets 413. " +
+                "With an Idempotency-Key header the batch is stored at most once per key and channel (for Milvus:Mq:IdempotencyKeySeconds): a retry answers the first call's msg ids with Idempotent-Replayed: true, and the key with another batch is a 422.");
         channels.MapPost("/{channel}/groups", CreateGroup)
             .WithValidation<CreateGroupRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -42,7 +45,8 @@ public static class MessagesApi
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("ConsumeMessages")
-            .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message. Since it moves the group, a browser's request from another site (Sec-Fetch-Site or Origin) is a 403.");
+            .WithSummary("Up to n (1 to 10000, default 1) messages from the group's position, which then moves past them; [] when caught up. With waitMs > 0 (at most Milvus:RocksMq:MaxWaitMs) it waits that long for a first message. " +
+                "A client that leaves before the answer (its timeout, a closed connection) gets its messages again on the next consume: the group goes back to them. Since it moves the group, a browser's request from another site (Sec-Fetch-Site or Origin) is a 403.");
         channels.MapPost("/{channel}/groups/{group}/seek", Seek)
             .WithValidation<SeekRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -52,9 +56,20 @@ public static class MessagesApi
     }
 
     /// <summary>Produces a batch.</summary>
-    public static async Task<Created<ProduceResponse>> Produce(
-        string channel, ProduceRequest request, IMqClient mq, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken)
+    public static async Task<Results<Created<ProduceResponse>, ValidationProblem>> Produce(
+        string channel,
+        ProduceRequest request,
+        [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey,
+        IMqClient mq,
+        IOptionsMonitor<LimitsOptions> limits,
+        IOptions<MqOptions> mqOptions,
+        HttpResponse response,
+        CancellationToken cancellationToken)
     {
+        if (IdempotencyKeys.Check(idempotencyKey, response.HttpContext.Request) is { } invalid)
+        {
+            return TypedResults.ValidationProblem(invalid, title: "One or more fields are invalid.");
+        }
         var max = limits.CurrentValue.MaxMessageBytes;
         var payloads = new ReadOnlyMemory<byte>[request.Messages!.Count];
         for (var i = 0; i < payloads.Length; i++)
@@ -66,8 +81,17 @@ public static class MessagesApi
             }
             payloads[i] = payload;
         }
-        var ids = await mq.ProduceAsync(channel, payloads, cancellationToken);
-        return TypedResults.Created((string?)null, new ProduceResponse(ids));
+        if (idempotencyKey is null)
+        {
+            return TypedResults.Created((string?)null, new ProduceResponse(await mq.ProduceAsync(channel, payloads, cancellationToken)));
+        }
+        var key = new MqProduceKey(idempotencyKey, MqProduceKey.FingerprintOf(payloads), mqOptions.Value.IdempotencyKeyLifetime);
+        var produced = await mq.ProduceAsync(channel, payloads, key, cancellationToken);
+        if (produced.Replayed)
+        {
+            IdempotencyKeys.MarkReplayed(response);
+        }
+        return TypedResults.Created((string?)null, new ProduceResponse(produced.Ids));
     }
 
     /// <summary>Creates a consumer group.</summary>
@@ -105,6 +129,12 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.");
         }
         var messages = await mq.ConsumeAsync(channel, group, count, TimeSpan.FromMilliseconds(wait), cancellationToken);
+        if (messages.Count > 0 && cancellationToken.IsCancellationRequested)
+        {
+            // The client left (its own timeout, a closed connection) while the group moved: it will never see these
+            // msgs, so the group goes back to the first of them and the next consume gets them.
+            await mq.SeekAsync(channel, group, messages[0].MsgId, CancellationToken.None);
+        }
         return TypedResults.Ok(new ConsumeResponse([.. messages.Select(m => new ConsumedMessage(m.MsgId, m.Payload.ToArray()))]));
     }
 

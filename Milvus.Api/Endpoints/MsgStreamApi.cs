@@ -1,7 +1,10 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using FluentValidation;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Milvus.Api.Infrastructure;
 using Milvus.Domain.Mq;
@@ -19,6 +22,11 @@ namespace Milvus.Api.Endpoints;
 /// </summary>
 public static class MsgStreamApi
 {
+    /// <summary>What an Idempotency-Key does on produce and broadcast.</summary>
+    private const string IdempotentWrite =
+        "With an Idempotency-Key header each channel's part is stored at most once per key (for Milvus:Mq:IdempotencyKeySeconds): a retry answers the positions that the first call stored, with Idempotent-Replayed: true when it stored nothing new, " +
+        "and writes only the channels that an interrupted first call did not reach (their msgs get the retry's timestamps). The key with another body is a 422.";
+
     /// <summary>The most channels one request may name.</summary>
     public const int MaxChannels = 1024;
 
@@ -38,13 +46,15 @@ public static class MsgStreamApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("ProduceMsgStream")
-            .WithSummary("Repacks 1 to 10000 msgs onto existing channels (channels[hashKey % n], Insert/Delete rows split per key); msgs without endTs get TSO timestamps. Answers the written positions in request order; 404 for an unknown channel.");
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithSummary("Repacks 1 to 10000 msgs onto existing channels (channels[hashKey % n], Insert/Delete rows split per key); msgs without endTs get TSO timestamps. Answers the written positions in request order; 404 for an unknown channel. " + IdempotentWrite);
         group.MapPost("/broadcast", Broadcast)
             .WithValidation<StreamProduceRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("BroadcastMsgStream")
-            .WithSummary("Writes every msg into every channel; positions channel by channel.");
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithSummary("Writes every msg into every channel; positions channel by channel. " + IdempotentWrite);
         group.MapPost("/consume", Consume)
             .WithValidation<StreamConsumeRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -72,13 +82,13 @@ public static class MsgStreamApi
 
     /// <summary>Produces msgs by the default repack.</summary>
     public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Produce(
-        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: false, producer, ids, limits.CurrentValue, cancellationToken);
+        StreamProduceRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, [AsParameters] StreamProduceServices writer, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: false, idempotencyKey, writer, cancellationToken);
 
     /// <summary>Writes msgs into every channel.</summary>
     public static Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> Broadcast(
-        StreamProduceRequest request, GatewayProducer producer, IIdAllocator ids, IOptionsMonitor<LimitsOptions> limits, CancellationToken cancellationToken) =>
-        WriteAsync(request, broadcast: true, producer, ids, limits.CurrentValue, cancellationToken);
+        StreamProduceRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, [AsParameters] StreamProduceServices writer, CancellationToken cancellationToken) =>
+        WriteAsync(request, broadcast: true, idempotencyKey, writer, cancellationToken);
 
     /// <summary>The next pack of a subscription.</summary>
     public static async Task<Results<Ok<StreamPackResponse>, ForwardedResult>> Consume(
@@ -160,8 +170,18 @@ public static class MsgStreamApi
     }
 
     private static async Task<Results<Ok<StreamPositionsResponse>, ValidationProblem>> WriteAsync(
-        StreamProduceRequest request, bool broadcast, GatewayProducer producer, IIdAllocator ids, LimitsOptions limits, CancellationToken cancellationToken)
+        StreamProduceRequest request, bool broadcast, string? idempotencyKey, [AsParameters] StreamProduceServices writer, CancellationToken cancellationToken)
     {
+        if (IdempotencyKeys.Check(idempotencyKey, writer.Http.Request) is { } invalid)
+        {
+            return TypedResults.ValidationProblem(invalid, title: "One or more fields are invalid.");
+        }
+        var (producer, ids, limits) = (writer.Producer, writer.Ids, writer.Limits.CurrentValue);
+        // The fingerprint is of the request as sent, before the msgs get ids and timestamps, which a retry gets anew.
+        var key = idempotencyKey is null ? null : new GatewayProduceKey(
+            idempotencyKey,
+            MqProduceKey.FingerprintOf([broadcast ? "broadcast"u8.ToArray() : "produce"u8.ToArray(), JsonSerializer.SerializeToUtf8Bytes(request, writer.Json.Value.SerializerOptions)]),
+            writer.Mq.Value.IdempotencyKeyLifetime);
         var bodies = request.Msgs!;
         if (!broadcast && UnroutedMsgs(bodies) is { Count: > 0 } unrouted)
         {
@@ -182,8 +202,12 @@ public static class MsgStreamApi
             var body = bodies[i]!;
             msgs[i] = StreamMsgs.ToMsg(body, body.Id ?? nextId++);
         }
-        var positions = await producer.ProduceAsync(Names(request.Channels), msgs, broadcast, cancellationToken);
-        return TypedResults.Ok(new StreamPositionsResponse([.. positions.Select(ToBody)]));
+        var produced = await producer.ProduceAsync(Names(request.Channels), msgs, broadcast, key, cancellationToken);
+        if (produced.Replayed)
+        {
+            IdempotencyKeys.MarkReplayed(writer.Http.Response);
+        }
+        return TypedResults.Ok(new StreamPositionsResponse([.. produced.Positions.Select(ToBody)]));
     }
 
     /// <summary>The msgs a produce cannot route: any but a JSON Insert or Delete needs a hash key.</summary>
@@ -255,6 +279,10 @@ public static class MsgStreamApi
 
 /// <summary>Where a msg sits: channel, queue msg id, consumer group and timestamp.</summary>
 public sealed record StreamPosition(string? ChannelName, long? MsgId, string? MsgGroup, ulong? Timestamp);
+
+/// <summary>The services of a msgstream produce, bound as one parameter.</summary>
+public sealed record StreamProduceServices(
+    GatewayProducer Producer, IIdAllocator Ids, IOptionsMonitor<LimitsOptions> Limits, IOptions<MqOptions> Mq, IOptions<JsonOptions> Json, HttpContext Http);
 
 /// <summary>The body of produce and broadcast.</summary>
 public sealed record StreamProduceRequest(List<string?>? Channels, List<StreamMsg?>? Msgs);

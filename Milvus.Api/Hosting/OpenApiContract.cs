@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using Milvus.Api.Endpoints;
+using Milvus.Api.Infrastructure;
 using Milvus.Domain.Channels;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Tso;
@@ -256,6 +257,10 @@ internal sealed class ContractOperationFilter : IOperationFilter
             {
                 schema.Pattern = MqNames.Pattern;
             }
+            if (parameter.Name == IdempotencyKeys.Header)
+            {
+                DescribeIdempotencyKey(operation, parameter);
+            }
             if (parameter.Name is { } name && ParameterExamples.TryGetValue(name, out var example))
             {
                 parameter.Example = example.DeepClone();
@@ -288,6 +293,33 @@ internal sealed class ContractOperationFilter : IOperationFilter
             case "GetSegment":
                 operation.Description += " The example reads the first segment of demo, which exists once Milvus:Archive:Enabled is true and demo has been written and ticked.";
                 break;
+        }
+    }
+
+    /// <summary>Describes the Idempotency-Key header, and the header that marks a replayed answer.</summary>
+    private static void DescribeIdempotencyKey(OpenApiOperation operation, OpenApiParameter parameter)
+    {
+        parameter.Description = "Optional. A key of your choice, the same on every retry of one write (a UUID, for example): the write is stored at most once per key and channel, " +
+            "for Milvus:Mq:IdempotencyKeySeconds. 1 to 255 printable ASCII characters.";
+        if (parameter.Schema is OpenApiSchema schema)
+        {
+            schema.Pattern = IdempotencyKeys.Pattern;
+        }
+        foreach (var (status, response) in operation.Responses!)
+        {
+            if (status.StartsWith('2') && response is OpenApiResponse ok)
+            {
+                ok.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                ok.Headers[IdempotencyKeys.ReplayedHeader] = new OpenApiHeader
+                {
+                    Description = "true when this answer repeats what an earlier call with the same Idempotency-Key stored, and nothing was stored now.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("true")] },
+                };
+            }
+        }
+        if (operation.Responses.TryGetValue("422", out var reused) && reused is OpenApiResponse unprocessable)
+        {
+            unprocessable.Description = "The Idempotency-Key was used on a channel for a different body; nothing was stored.";
         }
     }
 

@@ -107,7 +107,7 @@ internal static class MsgStreamBench
 /// <summary>
 /// Produce a pack of 1 KiB messages through a MsgStream (repack, marshal, write), and through the gateway's
 /// produce path (<see cref="GatewayProducer"/>: channel check, repack, marshal, write; the msgs carry timestamps, so
-/// no TSO call), next to the raw <see cref="IMqClient.ProduceAsync"/> of the same marshalled bytes on the same RocksMQ.
+/// no TSO call), next to the raw <see cref="IMqClient.ProduceAsync(string, IReadOnlyList{ReadOnlyMemory{byte}}, CancellationToken)"/> of the same marshalled bytes on the same RocksMQ.
 /// </summary>
 [MemoryDiagnoser]
 public class MsgStreamProduceBenchmarks

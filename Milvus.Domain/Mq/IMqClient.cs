@@ -47,6 +47,25 @@ public interface IMqClient
     Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Appends a batch at most once per idempotency key on the channel. The first call with a key stores the batch
+    /// and, in the same atomic write, the key's record (its fingerprint, the batch's ids and the caller's note). A
+    /// later call with the key and the same fingerprint, within the key's lifetime, stores nothing and answers the
+    /// first call's ids and note as replayed. So a call whose outcome the caller could not learn (its own timeout, a
+    /// 503 that said "unknown", a gateway killed mid-call) can be repeated without storing the batch twice.
+    /// </summary>
+    /// <exception cref="MqChannelNotFoundException">The channel does not exist.</exception>
+    /// <exception cref="MqInvalidArgumentException">The batch is empty.</exception>
+    /// <exception cref="MqIdempotencyKeyReusedException">The key was used on the channel for a batch of another fingerprint.</exception>
+    Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The fingerprint stored with a live idempotency key on the channel, or null when the key is unknown, expired or
+    /// the channel does not exist. A caller that writes one request into several channels looks first, so that a key
+    /// used before for another request fails the call before any channel is written.
+    /// </summary>
+    Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Returns up to <paramref name="n"/> messages from the group's position and moves the persisted position past
     /// them. When the group is caught up it returns an empty list at once, or, with a positive
     /// <paramref name="wait"/>, waits up to that long for a first message.

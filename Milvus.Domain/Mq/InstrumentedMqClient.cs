@@ -106,6 +106,20 @@ public sealed class InstrumentedMqClient : IMqClient, IDisposable
         return ids;
     }
 
+    public Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default) =>
+        _inner.FindProduceKeyAsync(channel, key, cancellationToken);
+
+    public async Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default)
+    {
+        var produced = await _inner.ProduceAsync(channel, payloads, key, cancellationToken).ConfigureAwait(false);
+        if (!produced.Replayed)
+        {
+            MqTelemetry.RecordProduced(channel, produced.Ids.Count);
+            Ids(channel).Add(produced.Ids);
+        }
+        return produced;
+    }
+
     public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
     {
         var messages = await _inner.ConsumeAsync(channel, group, n, wait, cancellationToken).ConfigureAwait(false);

@@ -43,5 +43,16 @@ public sealed class MqInvalidArgumentException(string message) : MqException(Err
 public sealed class MqMessageTooLargeException(long size, long limit)
     : MqException(ErrorKind.TooLarge, $"A payload has {size} bytes; the limit is {limit}.");
 
+/// <summary>An idempotency key was used on the channel for another batch (422); nothing was stored.</summary>
+public sealed class MqIdempotencyKeyReusedException(string channel, string key)
+    : MqException(
+        ErrorKind.KeyReused,
+        $"The idempotency key '{key}' was used on channel '{channel}' for a different batch; nothing was stored. Use a new key for a new batch.")
+{
+    public string Channel { get; } = channel;
+
+    public string Key { get; } = key;
+}
+
 /// <summary>The queue's store is closed or failing (503).</summary>
 public sealed class MqUnavailableException(string message, Exception? inner = null) : MqException(ErrorKind.Unavailable, message, inner);

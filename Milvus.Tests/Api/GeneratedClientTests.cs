@@ -39,7 +39,7 @@ public sealed class GeneratedClientTests
         var states = await gateway.GetComponentStatesAsync();
         await gateway.CreateNamedChannelAsync("generated", new PutChannelRequest { OwnerDescription = new OwnerDescriptionBody { Role = "client-test" } });
         var channels = await gateway.ListChannelsAsync();
-        var written = await gateway.ProduceMsgStreamAsync(new StreamProduceRequest
+        var request = new StreamProduceRequest
         {
             Channels = ["generated"],
             Msgs =
@@ -54,7 +54,9 @@ public sealed class GeneratedClientTests
                     },
                 },
             ],
-        });
+        };
+        var written = await gateway.ProduceMsgStreamAsync("generated-write-1", request);
+        var retried = await gateway.ProduceMsgStreamAsync("generated-write-1", request);
         StreamMsg? insert = null;
         var clock = Stopwatch.StartNew();
         while (insert is null)
@@ -75,6 +77,8 @@ public sealed class GeneratedClientTests
         Assert.Equal(StateCode.Healthy, states.State.StateCode);
         Assert.Contains("generated", channels.ChannelNames);
         Assert.Equal("generated", Assert.Single(written.Positions).ChannelName);
+        Assert.Equal(written.Positions.Single().MsgId, Assert.Single(retried.Positions).MsgId);
+        Assert.Equal(written.Positions.Single().Timestamp, retried.Positions.Single().Timestamp);
         Assert.Equal("books", insert.Insert!.CollectionName);
         Assert.Equal(["dune", "emma"], insert.Insert.Rows.Select(r => Encoding.UTF8.GetString(r.Data!)));
         Assert.Equal([7, 8], insert.HashKeys!);

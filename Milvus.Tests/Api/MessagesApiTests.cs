@@ -210,7 +210,42 @@ public abstract class MessagesApiScenarios(GatewayFactory factory)
         }
     }
 
+    [Fact]
+    public async Task AProduceRetriedWithItsIdempotencyKeyIsStoredOnceAndAnsweredWithTheFirstIds()
+    {
+        await Client.PutAsync("/api/v1/channels/keyed", null);
+        await Post("/api/v1/channels/keyed/groups", new { groupName = "g" });
+        var batch = new { messages = new[] { new { payload = B64("one") }, new { payload = B64("two") } } };
+
+        var first = await PostKeyed("/api/v1/channels/keyed/messages", batch, "order-17");
+        var retry = await PostKeyed("/api/v1/channels/keyed/messages", batch, "order-17");
+        var reused = await PostKeyed("/api/v1/channels/keyed/messages", new { messages = new[] { new { payload = B64("three") } } }, "order-17");
+        var invalid = await PostKeyed("/api/v1/channels/keyed/messages", batch, "two words");
+        using var twice = new HttpRequestMessage(HttpMethod.Post, "/api/v1/channels/keyed/messages") { Content = JsonContent.Create(batch) };
+        twice.Headers.TryAddWithoutValidation("Idempotency-Key", ["a", "b"]);
+        var twoKeys = await Client.SendAsync(twice);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(["true"], retry.Headers.GetValues("Idempotent-Replayed"));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        var problem = await GatewayBasicsTests.AssertProblem(reused, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("order-17", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var badKey = await GatewayBasicsTests.AssertProblem(invalid, HttpStatusCode.BadRequest);
+        Assert.True(badKey.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+        await GatewayBasicsTests.AssertProblem(twoKeys, HttpStatusCode.BadRequest);
+        Assert.Equal(["one", "two"], (await Consume("keyed", "g", "n=10")).Select(m => m.Text));
+    }
+
     protected Task<HttpResponseMessage> Post(string path, object body) => Client.PostAsJsonAsync(path, body);
+
+    private Task<HttpResponseMessage> PostKeyed(string path, object body, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return Client.SendAsync(request);
+    }
 
     protected async Task<List<string>> ChannelNames()
     {

@@ -18,7 +18,7 @@ namespace Milvus.Tests.Cluster;
 /// yet to write, across kill -9 of the ticking gateway and of another.
 /// </summary>
 [Collection(GatewayProcessCollection.Name)]
-public sealed class SeveralGatewaysTests(ITestOutputHelper output)
+public sealed partial class SeveralGatewaysTests(ITestOutputHelper output)
 {
     private const int TtlSeconds = 3;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

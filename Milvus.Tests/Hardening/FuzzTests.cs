@@ -118,6 +118,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     private static async Task<string?> SendAndCheckAsync(HttpClient client, FuzzRequest request, ConcurrentDictionary<int, int> statuses, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(request.Url, UriKind.Relative));
+        if (request.Header is { } header)
+        {
+            message.Headers.TryAddWithoutValidation(header.Name, header.Value);
+        }
         if (request.Body is not null)
         {
             message.Content = new ByteArrayContent(request.Body);

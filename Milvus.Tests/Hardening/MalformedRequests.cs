@@ -5,13 +5,14 @@ using System.Text.Json.Nodes;
 namespace Milvus.Tests.Hardening;
 
 /// <summary>One generated request: what it is, and what it breaks.</summary>
-public sealed record FuzzRequest(string Kind, string Method, string Url, byte[]? Body, string? ContentType)
+public sealed record FuzzRequest(string Kind, string Method, string Url, byte[]? Body, string? ContentType, (string Name, string Value)? Header = null)
 {
     /// <summary>The request as a reader can replay it: method, URL, content type and (a prefix of) the body.</summary>
     public string Describe()
     {
         var body = Body is null ? "(no body)" : Preview(Body);
-        return $"[{Kind}] {Method} {Truncate(Url, 300)} content-type={ContentType ?? "(none)"} body={body}";
+        var header = Header is { } h ? $" {h.Name}={Truncate(h.Value, 80)}" : "";
+        return $"[{Kind}] {Method} {Truncate(Url, 300)}{header} content-type={ContentType ?? "(none)"} body={body}";
     }
 
     private static string Preview(byte[] body)
@@ -102,6 +103,10 @@ public sealed class MalformedRequests(Random random, IReadOnlyDictionary<string,
         if (operation.Parameters.Any(p => p.In == "query"))
         {
             kinds.Add(BadQuery);
+        }
+        if (operation.Parameters.Any(p => p.In == "header"))
+        {
+            kinds.Add(BadHeader);
         }
         if (operation.JsonBody is null)
         {
@@ -288,6 +293,18 @@ public sealed class MalformedRequests(Random random, IReadOnlyDictionary<string,
             url += $"&{parameter.Name}=1";
         }
         return new FuzzRequest($"bad-query:{parameter.Name}", operation.Method, url, BodyFor(operation), BodyFor(operation) is null ? null : "application/json");
+    }
+
+    /// <summary>Header values that break a header parameter's pattern (all of them sendable: no control characters).</summary>
+    private static readonly string[] BadHeaderValues = ["", " ", "two words", "é", "key\u00A0", "\"quoted key\"", "日本"];
+
+    /// <summary>A valid request but for one header parameter, which breaks its pattern: nothing may be stored.</summary>
+    private FuzzRequest BadHeader(ApiOperation operation)
+    {
+        var parameter = Pick(operation.Parameters.Where(p => p.In == "header").ToList());
+        var value = random.Next(4) == 0 ? new string('k', random.Next(256, 2000)) : BadHeaderValues[random.Next(BadHeaderValues.Length)];
+        var body = BodyFor(operation);
+        return new FuzzRequest($"bad-header:{parameter.Name}", operation.Method, Url(operation), body, body is null ? null : "application/json", (parameter.Name, value));
     }
 
     private FuzzRequest UnexpectedBody(ApiOperation operation)

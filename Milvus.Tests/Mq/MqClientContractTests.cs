@@ -20,7 +20,7 @@ public interface IMqTestBackend : IAsyncDisposable
 /// produce and consume, long polls, two-way inclusive seek, atomic destroy and concurrency. Each backend is a
 /// one-line subclass.
 /// </summary>
-public abstract class MqClientContractTests : IAsyncLifetime
+public abstract partial class MqClientContractTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 

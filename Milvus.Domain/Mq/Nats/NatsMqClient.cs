@@ -337,6 +337,14 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Not built yet on NATS: a keyed produce is refused before anything is stored.</summary>
+    public Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default) =>
+        throw new MqInvalidArgumentException("Idempotency keys are not supported on the NATS queue yet; nothing was stored.");
+
+    /// <summary>No key is ever stored on NATS yet.</summary>
+    public Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default) =>
+        Task.FromResult<ReadOnlyMemory<byte>?>(null);
+
     public Task<long?> GetLatestMsgIdAsync(string channel, CancellationToken cancellationToken = default)
     {
         MqNames.Validate(channel, "channel");

@@ -34,6 +34,9 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     // The scripts' code for a call whose deadline passed before Redis ran it.
     private const int Late = -4;
 
+    // The produce script's answer when the idempotency key was used for another batch.
+    private const int KeyReused = -5;
+
     /// <summary>
     /// How many read entries the size rule walks in one pass when Redis cannot count a group's unread entries (after a
     /// seek, until the group reads again); a pass then trims at most this many by size.
@@ -235,6 +238,12 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// <summary>The Redis key of a channel's stream.</summary>
     public RedisKey StreamKey(string channel) => _keyPrefix + "stream/" + channel;
 
+    /// <summary>The hash of a channel's idempotency key records.</summary>
+    private RedisKey KeyRecordsKey(string channel) => _keyPrefix + "keys/" + channel;
+
+    /// <summary>The sorted set of when a channel's idempotency keys expire (Unix ms on Redis's clock).</summary>
+    private RedisKey KeyExpiriesKey(string channel) => _keyPrefix + "key-expiries/" + channel;
+
     /// <summary>Asks Redis to answer, for readiness checks; the round-trip time when it does.</summary>
     /// <exception cref="MqUnavailableException">Redis does not answer.</exception>
     public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Call(() => Db.PingAsync(), cancellationToken);
@@ -262,13 +271,16 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             return;
         }
-        var keys = new RedisKey[names.Count + 1];
+        // The script deletes every key after the registry: each channel's stream and its idempotency keys.
+        var keys = new RedisKey[(3 * names.Count) + 1];
         var args = new RedisValue[names.Count + 1];
         keys[0] = _registry;
         args[0] = _wakeChannelName;
         for (var i = 0; i < names.Count; i++)
         {
-            keys[i + 1] = StreamKey(names[i]);
+            keys[(3 * i) + 1] = StreamKey(names[i]);
+            keys[(3 * i) + 2] = KeyRecordsKey(names[i]);
+            keys[(3 * i) + 3] = KeyExpiriesKey(names[i]);
             args[i + 1] = names[i];
         }
         var unknown = (int)await RunAsync(RedisMqScripts.DestroyChannels, keys, args, cancellationToken).ConfigureAwait(false);
@@ -355,7 +367,37 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         MqNames.IsValid(channel) && MqNames.IsValid(group)
         && (int)await RunAsync(RedisMqScripts.GroupExists, [_registry, StreamKey(channel)], [channel, group], cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default) =>
+        (await ProduceOnceAsync(channel, payloads, null, cancellationToken).ConfigureAwait(false)).Ids;
+
+    /// <summary>
+    /// Appends a batch at most once per key: the produce script looks the key up and stores its record with the
+    /// batch, atomically. The records live in a hash per channel beside a sorted set of their expiries; each keyed
+    /// produce drops a few expired ones, and destroying the channel drops them all.
+    /// </summary>
+    public Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return ProduceOnceAsync(channel, payloads, key, cancellationToken);
+    }
+
+    public async Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default)
+    {
+        if (!MqNames.IsValid(channel) || !MqProduceKey.IsValid(key))
+        {
+            return null;
+        }
+        var found = await RunAsync(RedisMqScripts.FindKey, [KeyRecordsKey(channel), KeyExpiriesKey(channel)], [key], cancellationToken).ConfigureAwait(false);
+        if (found.IsNull)
+        {
+            // Not in a conditional with the bytes: null would become an empty memory there, not a null one.
+            return null;
+        }
+        return (byte[])found!;
+    }
+
+    /// <summary>Appends a batch, with its idempotency key when it has one.</summary>
+    private async Task<MqProduced> ProduceOnceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey? key, CancellationToken cancellationToken)
     {
         MqNames.Validate(channel, "channel");
         ArgumentNullException.ThrowIfNull(payloads);
@@ -364,25 +406,39 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
             throw new MqInvalidArgumentException("A batch needs at least one message.");
         }
         await EnsureDurableAsync(cancellationToken).ConfigureAwait(false);
-        const int Fixed = 4;
-        var args = new RedisValue[payloads.Count + Fixed];
+        var fixedArgs = key is null ? 4 : 8;
+        var args = new RedisValue[payloads.Count + fixedArgs];
         args[0] = channel;
         args[1] = _wakeChannelName;
         args[2] = RedisMqIds.MaxSeq;
+        if (key is not null)
+        {
+            args[4] = key.Key;
+            args[5] = key.Fingerprint;
+            args[6] = (long)key.Lifetime.TotalMilliseconds;
+            args[7] = key.Note;
+        }
         var bytes = 0L;
         for (var i = 0; i < payloads.Count; i++)
         {
-            args[i + Fixed] = payloads[i];
+            args[i + fixedArgs] = payloads[i];
             bytes += payloads[i].Length;
         }
         args[3] = Deadline();
-        RedisKey[] keys = [_registry, _lastId, StreamKey(channel)];
+        var (script, keys) = key is null
+            ? (RedisMqScripts.Produce, new RedisKey[] { _registry, _lastId, StreamKey(channel) })
+            : (RedisMqScripts.ProduceKeyed, [_registry, _lastId, StreamKey(channel), KeyRecordsKey(channel), KeyExpiriesKey(channel)]);
         var result = _durability == RedisDurability.Replicas
-            ? await ProduceReplicatedAsync(keys, args, cancellationToken).ConfigureAwait(false)
-            : await RunAsync(RedisMqScripts.Produce, keys, args, cancellationToken).ConfigureAwait(false);
+            ? await ProduceReplicatedAsync(script, keys, args, cancellationToken).ConfigureAwait(false)
+            : await RunAsync(script, keys, args, cancellationToken).ConfigureAwait(false);
         if (result.Resp2Type == ResultType.Integer)
         {
-            throw (int)result == Late ? NotRunInTime() : new MqChannelNotFoundException(channel);
+            throw (int)result switch
+            {
+                Late => NotRunInTime(),
+                KeyReused => new MqIdempotencyKeyReusedException(channel, key!.Key),
+                _ => new MqChannelNotFoundException(channel),
+            };
         }
         var first = (RedisResult[])result!;
         // Ids of one batch are consecutive: seq + 1, or (ms + 1, 0) past the largest seq, is msg id + 1.
@@ -392,9 +448,13 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
         {
             ids[i] = firstId + i;
         }
+        if (first.Length > 2 && (long)first[2] == 1)
+        {
+            return new MqProduced(ids, Replayed: true, (byte[]?)first[3] ?? []);
+        }
         _metrics.Produced(bytes);
         Notify(channel);
-        return ids;
+        return new MqProduced(ids, Replayed: false, key?.Note ?? default);
     }
 
     public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
@@ -496,7 +556,10 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
 
     private async Task<IReadOnlyList<MqMessage>> ReadAsync(string channel, string group, int n, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RedisMqScripts.Read, [StreamKey(channel)], [group, ConsumerName, n, Deadline()], cancellationToken).ConfigureAwait(false);
+        // A read once sent is awaited whatever the caller's token says: the script moves the group, so abandoning its
+        // answer would drop the msgs it took. The deadline bounds how long that can be.
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = await RunAsync(RedisMqScripts.Read, [StreamKey(channel)], [group, ConsumerName, n, Deadline()], CancellationToken.None).ConfigureAwait(false);
         if (result.IsNull)
         {
             return [];
@@ -528,13 +591,13 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
     /// waits for that connection's writes). Fewer replicas than asked within <see cref="ReplicaWait"/> is an error
     /// that says the batch is on the primary, so the outcome is unknown.
     /// </summary>
-    private async Task<RedisResult> ProduceReplicatedAsync(RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken)
+    private async Task<RedisResult> ProduceReplicatedAsync(RedisMqScript script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken)
     {
         var writer = await _writers.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var db = writer.GetDatabase();
-            var result = await Call(() => RedisMqScripts.Produce.EvaluateAsync(db, keys, args), cancellationToken).ConfigureAwait(false);
+            var result = await Call(() => script.EvaluateAsync(db, keys, args), cancellationToken).ConfigureAwait(false);
             if (result.Resp2Type == ResultType.Integer)
             {
                 return result;
@@ -544,7 +607,7 @@ public sealed partial class RedisMqClient : IMqClient, IAsyncDisposable
                 ? result
                 : throw new MqUnavailableException(
                     $"Only {confirmed} of the {_replicas} Redis replicas that Milvus:RedisMq:Durability asks for confirmed the batch within {ReplicaWait.TotalSeconds:0.#} s. " +
-                    "It is on the primary, so the outcome is unknown: a retry may store it twice.");
+                    "It is on the primary, so the outcome is unknown: a retry stores it again unless it carries the same idempotency key.");
         }
         finally
         {

@@ -9,7 +9,8 @@ namespace Milvus.Domain.Mq.Redis;
 /// the channel registry and then changes a stream is one script. <c>KEYS[1]</c> is always the registry (a sorted
 /// set of channel names at score 0), and a channel's stream key is passed in <c>KEYS</c> too. Results below 0 are
 /// the codes of <see cref="RedisMqClient"/>: -1 no such channel, -2 no such group (or, on create, the group
-/// exists), -3 no such message, -4 the call's deadline passed before Redis ran it (and then nothing changed).
+/// exists), -3 no such message, -4 the call's deadline passed before Redis ran it (and then nothing changed), -5 an
+/// idempotency key used for another batch (and then nothing changed).
 /// </summary>
 internal static class RedisMqScripts
 {
@@ -52,7 +53,7 @@ internal static class RedisMqScripts
         """);
 
     /// <summary>
-    /// KEYS: registry, then the streams. ARGV: the wake-up channel, then the names. 0 when all were destroyed, or
+    /// KEYS: registry, then the keys to delete (streams and their key records). ARGV: the wake-up channel, then the names. 0 when all were destroyed, or
     /// the 1-based index of the first unknown name (and then nothing changed).
     /// </summary>
     public static readonly RedisMqScript DestroyChannels = new("""
@@ -67,30 +68,82 @@ internal static class RedisMqScripts
         return 0
         """);
 
+    // Appends ARGV[first..] to the stream KEYS[3] with explicit ids `ms-seq` above the queue's last id (KEYS[2]):
+    // `ms` is Redis's clock (never moving back), `seq` counts within it and carries into `ms + 1` past the largest
+    // seq (ARGV[3]). Wakes the consumers (ARGV[2], with the name ARGV[1]) and returns the first entry's ms and seq.
+    private const string Append = """
+        local function append(first)
+          local now = nowMs()
+          local last = redis.call('HMGET', KEYS[2], 'ms', 'seq')
+          local ms, seq = tonumber(last[1] or '0'), tonumber(last[2] or '-1')
+          if now > ms then ms, seq = now, -1 end
+          local max = tonumber(ARGV[3])
+          local firstMs, firstSeq
+          for i = first, #ARGV do
+            seq = seq + 1
+            if seq > max then ms, seq = ms + 1, 0 end
+            if i == first then firstMs, firstSeq = ms, seq end
+            redis.call('XADD', KEYS[3], string.format('%d-%d', ms, seq), 'p', ARGV[i])
+          end
+          redis.call('HSET', KEYS[2], 'ms', string.format('%d', ms), 'seq', seq)
+          redis.call('PUBLISH', ARGV[2], ARGV[1])
+          return firstMs, firstSeq
+        end
+
+        """;
+
     /// <summary>
     /// KEYS: registry, the last-id hash, stream. ARGV: name, wake-up channel, the largest seq, the deadline (Unix ms
-    /// on Redis's clock, 0 for none), then the payloads. Appends each payload with an explicit id <c>ms-seq</c> above
-    /// the queue's last id: <c>ms</c> is Redis's clock (never moving back), <c>seq</c> counts within it and carries
-    /// into <c>ms + 1</c> past the largest seq. Returns <c>{ ms, seq }</c> of the first entry, -1, or -4.
+    /// on Redis's clock, 0 for none), then the payloads. Appends the payloads (ids as in <c>append</c> above) and
+    /// returns <c>{ ms, seq }</c> of the first entry, -1, or -4.
     /// </summary>
-    public static readonly RedisMqScript Produce = new(Expired + """
+    public static readonly RedisMqScript Produce = new(Expired + Append + """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+        if expired(ARGV[4]) then return -4 end
+        local ms, seq = append(5)
+        return { ms, seq }
+        """);
+
+    /// <summary>
+    /// KEYS: registry, the last-id hash, stream, the channel's key records (a hash), their expiries (a sorted set).
+    /// ARGV: name, wake-up channel, the largest seq, the deadline, the idempotency key, its fingerprint, its lifetime
+    /// in ms, the note, then the payloads. A live record of the key with the same fingerprint and count is a replay:
+    /// nothing is appended and <c>{ ms, seq, 1, note }</c> of the first call comes back. Otherwise the payloads are
+    /// appended with the record (fingerprint, then <c>"ms seq count"</c> and a newline, then the note) and <c>{ ms, seq, 0 }</c>
+    /// comes back. -1, -4, or -5 when the key was used for another batch. Each call also drops a few expired keys.
+    /// </summary>
+    public static readonly RedisMqScript ProduceKeyed = new(Expired + Append + """
         if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
         if expired(ARGV[4]) then return -4 end
         local now = nowMs()
-        local last = redis.call('HMGET', KEYS[2], 'ms', 'seq')
-        local ms, seq = tonumber(last[1] or '0'), tonumber(last[2] or '-1')
-        if now > ms then ms, seq = now, -1 end
-        local max = tonumber(ARGV[3])
-        local firstMs, firstSeq
-        for i = 5, #ARGV do
-          seq = seq + 1
-          if seq > max then ms, seq = ms + 1, 0 end
-          if i == 5 then firstMs, firstSeq = ms, seq end
-          redis.call('XADD', KEYS[3], string.format('%d-%d', ms, seq), 'p', ARGV[i])
+        local old = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 4)
+        for i = 1, #old do
+          redis.call('HDEL', KEYS[4], old[i])
+          redis.call('ZREM', KEYS[5], old[i])
         end
-        redis.call('HSET', KEYS[2], 'ms', string.format('%d', ms), 'seq', seq)
-        redis.call('PUBLISH', ARGV[2], ARGV[1])
-        return { firstMs, firstSeq }
+        local count = #ARGV - 8
+        local rec = redis.call('HGET', KEYS[4], ARGV[5])
+        local expires = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[5]) or '0')
+        if rec and expires > now then
+          if string.sub(rec, 1, 32) ~= ARGV[6] then return -5 end
+          local nl = string.find(rec, '\n', 33, true)
+          local ms, seq, n = string.match(string.sub(rec, 33, nl - 1), '^(%d+) (%d+) (%d+)$')
+          if tonumber(n) ~= count then return -5 end
+          return { tonumber(ms), tonumber(seq), 1, string.sub(rec, nl + 1) }
+        end
+        local ms, seq = append(9)
+        redis.call('HSET', KEYS[4], ARGV[5], ARGV[6] .. string.format('%d %d %d\n', ms, seq, count) .. ARGV[8])
+        redis.call('ZADD', KEYS[5], now + tonumber(ARGV[7]), ARGV[5])
+        return { ms, seq, 0 }
+        """);
+
+    /// <summary>KEYS: the channel's key records, their expiries. ARGV: the key. The fingerprint of the live record, or nil.</summary>
+    public static readonly RedisMqScript FindKey = new(Expired + """
+        local expires = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0')
+        if expires <= nowMs() then return nil end
+        local rec = redis.call('HGET', KEYS[1], ARGV[1])
+        if not rec then return nil end
+        return string.sub(rec, 1, 32)
         """);
 
     /// <summary>

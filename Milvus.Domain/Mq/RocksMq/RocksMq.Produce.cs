@@ -14,7 +14,39 @@ public sealed partial class RocksMq
     /// own messages are written, and their ids keep the order of the writes. Cancellation is honoured until the
     /// batch is queued; a queued batch is written.
     /// </summary>
-    public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default) =>
+        (await EnqueueProduceAsync(channel, payloads, null, cancellationToken).ConfigureAwait(false)).Ids;
+
+    /// <summary>
+    /// Appends a batch at most once per key: the key's record is looked up and written under the channel's produce
+    /// gate, in the same write as the batch, so a crash leaves both or neither.
+    /// </summary>
+    public async Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var request = await EnqueueProduceAsync(channel, payloads, key, cancellationToken).ConfigureAwait(false);
+        return new MqProduced(request.Ids, request.Replayed, request.Note);
+    }
+
+    public Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default)
+    {
+        if (!MqNames.IsValid(channel) || !MqProduceKey.IsValid(key))
+        {
+            return Task.FromResult<ReadOnlyMemory<byte>?>(null);
+        }
+        using var lease = database.Acquire();
+        if (!_channels.TryGetValue(channel, out var state))
+        {
+            return Task.FromResult<ReadOnlyMemory<byte>?>(null);
+        }
+        var stored = database.Io(() => database.Db.Get(RocksMqKeyRecord.Key(state.DataPrefix, key), database.Keys), "read an idempotency key");
+        return Task.FromResult<ReadOnlyMemory<byte>?>(
+            stored is not null && RocksMqKeyRecord.TryDecode(stored, out var record) && record.ExpiresAtMs > time.GetUtcNow().ToUnixTimeMilliseconds()
+                ? (ReadOnlyMemory<byte>?)record.Fingerprint
+                : null);
+    }
+
+    private async Task<RocksMqProduceRequest> EnqueueProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey? key, CancellationToken cancellationToken)
     {
         MqNames.Validate(channel, "channel");
         ArgumentNullException.ThrowIfNull(payloads);
@@ -25,12 +57,12 @@ public sealed partial class RocksMq
         cancellationToken.ThrowIfCancellationRequested();
         using var lease = database.Acquire();
         var state = GetChannel(channel);
-        var request = new RocksMqProduceRequest(payloads);
+        var request = new RocksMqProduceRequest(payloads, key);
         if (state.EnqueueProduce(request) || !await request.Done.ConfigureAwait(false))
         {
             await LeadProduceAsync(state).ConfigureAwait(false);
         }
-        return request.Error is null ? request.Ids : throw request.Error;
+        return request.Error is null ? request : throw request.Error;
     }
 
     /// <summary>The most messages one group commit writes; a single larger batch is still written whole.</summary>
@@ -50,9 +82,19 @@ public sealed partial class RocksMq
                 {
                     throw new MqChannelNotFoundException(state.Name);
                 }
-                var count = batch.Sum(r => r.Payloads.Count);
-                var range = await ids.AllocAsync((uint)count, CancellationToken.None).ConfigureAwait(false);
-                Append(state, batch, range);
+                var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                var (writing, replays) = ResolveKeys(state, batch, nowMs);
+                if (writing.Count > 0)
+                {
+                    var count = writing.Sum(r => r.Payloads.Count);
+                    var range = await ids.AllocAsync((uint)count, CancellationToken.None).ConfigureAwait(false);
+                    Append(state, writing, range, nowMs);
+                }
+                foreach (var (replay, first) in replays)
+                {
+                    first.Ids.CopyTo(replay.Ids, 0);
+                    replay.Note = first.Note;
+                }
             }
             finally
             {
@@ -78,7 +120,66 @@ public sealed partial class RocksMq
         }
     }
 
-    private void Append(RocksMqChannel state, List<RocksMqProduceRequest> requests, IdRange range)
+    /// <summary>
+    /// Splits a group commit into the requests to write and those whose key was used before: a stored, unexpired
+    /// record with the same fingerprint makes a replay (its ids are filled in now); one of another fingerprint fails
+    /// that request alone. A key used twice within the group commit replays the first of them, once it is written.
+    /// </summary>
+    private (List<RocksMqProduceRequest> Writing, List<(RocksMqProduceRequest Replay, RocksMqProduceRequest First)> Replays) ResolveKeys(
+        RocksMqChannel state, List<RocksMqProduceRequest> batch, long nowMs)
+    {
+        if (batch.TrueForAll(r => r.Key is null))
+        {
+            return (batch, []);
+        }
+        var writing = new List<RocksMqProduceRequest>(batch.Count);
+        var replays = new List<(RocksMqProduceRequest, RocksMqProduceRequest)>();
+        var firsts = new Dictionary<string, RocksMqProduceRequest>(StringComparer.Ordinal);
+        foreach (var request in batch)
+        {
+            if (request.Key is not { } key)
+            {
+                writing.Add(request);
+                continue;
+            }
+            if (firsts.TryGetValue(key.Key, out var first))
+            {
+                if (first.Key!.Fingerprint.Span.SequenceEqual(key.Fingerprint.Span))
+                {
+                    request.Replayed = true;
+                    replays.Add((request, first));
+                }
+                else
+                {
+                    request.Fail(new MqIdempotencyKeyReusedException(state.Name, key.Key));
+                }
+                continue;
+            }
+            var stored = database.Io(() => database.Db.Get(RocksMqKeyRecord.Key(state.DataPrefix, key.Key), database.Keys), "read an idempotency key");
+            if (stored is not null && RocksMqKeyRecord.TryDecode(stored, out var record) && record.ExpiresAtMs > nowMs)
+            {
+                if (record.Count == request.Payloads.Count && record.Fingerprint.Span.SequenceEqual(key.Fingerprint.Span))
+                {
+                    for (var i = 0; i < record.Count; i++)
+                    {
+                        request.Ids[i] = record.FirstId + i;
+                    }
+                    request.Replayed = true;
+                    request.Note = record.Note;
+                }
+                else
+                {
+                    request.Fail(new MqIdempotencyKeyReusedException(state.Name, key.Key));
+                }
+                continue;
+            }
+            firsts[key.Key] = request;
+            writing.Add(request);
+        }
+        return (writing, replays);
+    }
+
+    private void Append(RocksMqChannel state, List<RocksMqProduceRequest> requests, IdRange range, long nowMs)
     {
         var total = requests.Sum(r => r.Payloads.Count);
         if (range.Count != total || range.Begin <= state.EndId)
@@ -89,7 +190,6 @@ public sealed partial class RocksMq
         List<RocksMqPage>? closed = null;
         var openBytes = state.OpenPageBytes;
         var openCount = state.OpenPageCount;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var payloadBytes = 0L;
         var msgId = range.Begin;
         Span<byte> key = stackalloc byte[state.DataPrefix.Length + sizeof(long)];
@@ -98,6 +198,12 @@ public sealed partial class RocksMq
         {
             var payloads = request.Payloads;
             var produced = request.Ids;
+            if (request.Key is { } produceKey)
+            {
+                var record = new RocksMqKeyRecord(
+                    nowMs + (long)produceKey.Lifetime.TotalMilliseconds, msgId, payloads.Count, produceKey.Fingerprint, produceKey.Note);
+                batch.Put(RocksMqKeyRecord.Key(state.DataPrefix, produceKey.Key), record.Encode(), database.Keys);
+            }
             for (var i = 0; i < payloads.Count; i++, msgId++)
             {
                 produced[i] = msgId;

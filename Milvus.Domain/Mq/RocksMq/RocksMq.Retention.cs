@@ -12,7 +12,7 @@ public sealed partial class RocksMq
     /// A page that some group has not consumed, or on a channel without groups, is never deleted. Public so that
     /// a hosted worker or a recurring job can run it.
     /// </summary>
-    public Task<RocksMqRetentionResult> RunRetentionAsync(CancellationToken cancellationToken = default)
+    public async Task<RocksMqRetentionResult> RunRetentionAsync(CancellationToken cancellationToken = default)
     {
         var result = new RocksMqRetentionResult();
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -21,6 +21,7 @@ public sealed partial class RocksMq
             cancellationToken.ThrowIfCancellationRequested();
             using var lease = database.Acquire();
             result = result.Add(Trim(channel, nowMs));
+            result = result with { ExpiredKeys = result.ExpiredKeys + await PurgeExpiredKeysAsync(channel, nowMs, cancellationToken).ConfigureAwait(false) };
         }
         if (!_pendingCompactions.IsEmpty)
         {
@@ -46,7 +47,49 @@ public sealed partial class RocksMq
             RocksMqMetrics.RetentionDeleted(result.Bytes);
             Log.RetentionDeleted(logger, result.Pages, result.Messages, result.Bytes);
         }
-        return Task.FromResult(result);
+        return result;
+    }
+
+    /// <summary>
+    /// Deletes the channel's idempotency keys that expired, under its produce gate, so that a produce that stores a
+    /// key again at the same moment is not undone. The caller holds a lease.
+    /// </summary>
+    private async Task<int> PurgeExpiredKeysAsync(RocksMqChannel channel, long nowMs, CancellationToken cancellationToken)
+    {
+        await channel.ProduceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (channel.Destroyed)
+            {
+                return 0;
+            }
+            using var batch = new WriteBatch();
+            var expired = 0;
+            using (var it = database.Db.NewIterator(database.Keys, channel.KeysReadOptions))
+            {
+                for (it.Seek(channel.DataPrefix); it.Valid(); it.Next())
+                {
+                    if (RocksMqKeyRecord.ExpiresAt(it.GetValueSpan()) <= nowMs)
+                    {
+                        batch.Delete(it.Key(), database.Keys);
+                        expired++;
+                    }
+                }
+            }
+            if (expired > 0)
+            {
+                Write(batch, "delete expired idempotency keys");
+            }
+            return expired;
+        }
+        catch (RocksDbException ex)
+        {
+            throw database.Fail(ex, "read idempotency keys");
+        }
+        finally
+        {
+            channel.ProduceGate.Release();
+        }
     }
 
     private RocksMqRetentionResult Trim(RocksMqChannel channel, long nowMs)
@@ -124,8 +167,8 @@ public sealed partial class RocksMq
 }
 
 /// <summary>What one retention pass did.</summary>
-public sealed record RocksMqRetentionResult(int Pages = 0, long Messages = 0, long Bytes = 0, int CompactedRanges = 0)
+public sealed record RocksMqRetentionResult(int Pages = 0, long Messages = 0, long Bytes = 0, int CompactedRanges = 0, int ExpiredKeys = 0)
 {
     internal RocksMqRetentionResult Add(RocksMqRetentionResult other) =>
-        new(Pages + other.Pages, Messages + other.Messages, Bytes + other.Bytes, CompactedRanges + other.CompactedRanges);
+        new(Pages + other.Pages, Messages + other.Messages, Bytes + other.Bytes, CompactedRanges + other.CompactedRanges, ExpiredKeys + other.ExpiredKeys);
 }

@@ -297,6 +297,7 @@ public sealed partial class RocksMq(
                     held.Add(group.Gate);
                 }
                 batch.DeleteRange(channel.DataPrefix, (ulong)channel.DataPrefix.Length, channel.DataUpperBound, (ulong)channel.DataUpperBound.Length, database.Data);
+                batch.DeleteRange(channel.DataPrefix, (ulong)channel.DataPrefix.Length, channel.DataUpperBound, (ulong)channel.DataUpperBound.Length, database.Keys);
                 batch.Delete(RocksMqKeys.BeginIdKey(channel.Name), database.Meta);
                 batch.Delete(RocksMqKeys.EndIdKey(channel.Name), database.Meta);
                 foreach (var group in groups)

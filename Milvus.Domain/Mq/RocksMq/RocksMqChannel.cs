@@ -17,6 +17,7 @@ internal sealed class RocksMqChannel
         DataUpperBound = RocksMqKeys.DataUpperBound(name);
         EndIdKey = RocksMqKeys.EndIdKey(name);
         DataReadOptions = new ReadOptions().SetIterateUpperBound(DataUpperBound);
+        KeysReadOptions = new ReadOptions().SetIterateUpperBound(DataUpperBound);
     }
 
     public string Name { get; }
@@ -33,6 +34,9 @@ internal sealed class RocksMqChannel
     /// them), so that a consume does not create a native object and leave it to the finalizer.
     /// </summary>
     public ReadOptions DataReadOptions { get; }
+
+    /// <summary>Read options bounded to the channel's idempotency keys (the same key range, in the keys family).</summary>
+    public ReadOptions KeysReadOptions { get; }
 
     /// <summary>Serialises producers: ids are allocated and written under it, so they increase in write order.</summary>
     public SemaphoreSlim ProduceGate { get; } = new(1, 1);
@@ -150,11 +154,20 @@ internal sealed class RocksMqGroup(string name, string channel)
 }
 
 /// <summary>One queued produce: its payloads, the ids it gets, and how it ended.</summary>
-internal sealed class RocksMqProduceRequest(IReadOnlyList<ReadOnlyMemory<byte>> payloads)
+internal sealed class RocksMqProduceRequest(IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey? key = null)
 {
     private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<ReadOnlyMemory<byte>> Payloads { get; } = payloads;
+
+    /// <summary>The produce's idempotency key, if it has one.</summary>
+    public MqProduceKey? Key { get; } = key;
+
+    /// <summary>Set when the key was used before with this batch: nothing is written, and the ids are the first call's.</summary>
+    public bool Replayed { get; set; }
+
+    /// <summary>The note stored with the key, handed back.</summary>
+    public ReadOnlyMemory<byte> Note { get; set; } = key?.Note ?? default;
 
     /// <summary>The ids of the payloads, in order, once written.</summary>
     public long[] Ids { get; } = new long[payloads.Count];
@@ -171,7 +184,8 @@ internal sealed class RocksMqProduceRequest(IReadOnlyList<ReadOnlyMemory<byte>> 
 
     public void Fail(Exception error)
     {
-        Error = error;
+        // Only the leader fails requests, one at a time: a request failed already (a reused key) keeps its error.
+        Error ??= error;
         _done.TrySetResult(true);
     }
 }

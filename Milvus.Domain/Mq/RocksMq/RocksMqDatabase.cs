@@ -4,8 +4,8 @@ namespace Milvus.Domain.Mq.RocksMq;
 
 /// <summary>
 /// The one RocksDB that holds RocksMQ: column family <c>data</c> for messages, <c>meta</c> for channel, group and
-/// page meta, and the default family for the fallback id allocator. One database, so that one write batch makes a
-/// produce (data, end id, page) or a group move atomic. Calls hold a <see cref="Lease"/>, and
+/// page meta, <c>keys</c> for the idempotency keys of produces, and the default family for the fallback id
+/// allocator. One database, so that one write batch makes a produce (data, end id, page, key) or a group move atomic. Calls hold a <see cref="Lease"/>, and
 /// <see cref="Close"/> waits for them, so a handle is never used after it is freed.
 /// </summary>
 public sealed class RocksMqDatabase : IDisposable
@@ -15,6 +15,9 @@ public sealed class RocksMqDatabase : IDisposable
 
     /// <summary>The column family of meta.</summary>
     public const string MetaFamily = "meta";
+
+    /// <summary>The column family of produces' idempotency keys.</summary>
+    public const string KeysFamily = "keys";
 
     /// <summary>The write-ahead log total past which RocksDB flushes the families that pin the oldest log.</summary>
     public const ulong MaxTotalWalBytes = 64UL * 1024 * 1024;
@@ -52,6 +55,8 @@ public sealed class RocksMqDatabase : IDisposable
 
     internal ColumnFamilyHandle Meta { get; private set; } = null!;
 
+    internal ColumnFamilyHandle Keys { get; private set; } = null!;
+
     internal ColumnFamilyHandle Default { get; private set; } = null!;
 
     /// <summary>Write options of every mutation: the WAL always, an fsync when <c>SyncWrites</c> is on.</summary>
@@ -63,7 +68,7 @@ public sealed class RocksMqDatabase : IDisposable
     /// <summary>One memtable of the data family; two may exist while one flushes.</summary>
     private const ulong DataWriteBufferBytes = 32UL * 1024 * 1024;
 
-    /// <summary>One memtable of the meta family (positions, ends and pages: small values).</summary>
+    /// <summary>One memtable of the meta family (positions, ends and pages: small values), and of the keys family.</summary>
     private const ulong MetaWriteBufferBytes = 4UL * 1024 * 1024;
 
     private Cache? _blockCache;
@@ -71,7 +76,7 @@ public sealed class RocksMqDatabase : IDisposable
     /// <summary>The size of one index partition, so that each fits a shard of the block cache.</summary>
     private const ulong IndexPartitionBytes = 4 * 1024;
 
-    private ColumnFamilyOptions BoundedFamily(ulong writeBufferBytes)
+    private ColumnFamilyOptions BoundedFamily(ulong writeBufferBytes, bool bloom = false)
     {
         // The index is partitioned (two-level): a file's index is one block per 4 KiB of index, found through a
         // small top level that stays pinned while the file is open. A single index block grows with its file (about
@@ -83,6 +88,14 @@ public sealed class RocksMqDatabase : IDisposable
             .SetCacheIndexAndFilterBlocks(true)
             .SetPinL0FilterAndIndexBlocksInCache(true)
             .SetIndexType(BlockBasedTableIndexType.TwoLevelIndex);
+        if (bloom)
+        {
+            // Point lookups that mostly miss (a fresh idempotency key): the filter answers "absent" without a read. It is
+            // partitioned like the index: a whole-file filter of a large file outgrows a cache shard, and would be read
+            // again on every lookup.
+            table.SetFilterPolicy(BloomFilterPolicy.Create(10, false));
+            Native.Instance.rocksdb_block_based_options_set_partition_filters(table.Handle, 1);
+        }
         Native.Instance.rocksdb_block_based_options_set_metadata_block_size(table.Handle, IndexPartitionBytes);
         Native.Instance.rocksdb_block_based_options_set_pin_top_level_index_and_filter(table.Handle, 1);
         return new ColumnFamilyOptions()
@@ -125,6 +138,7 @@ public sealed class RocksMqDatabase : IDisposable
             {
                 { DataFamily, BoundedFamily(DataWriteBufferBytes) },
                 { MetaFamily, BoundedFamily(MetaWriteBufferBytes) },
+                { KeysFamily, BoundedFamily(MetaWriteBufferBytes, bloom: true) },
             };
             try
             {
@@ -136,6 +150,7 @@ public sealed class RocksMqDatabase : IDisposable
             }
             Data = _db.GetColumnFamily(DataFamily);
             Meta = _db.GetColumnFamily(MetaFamily);
+            Keys = _db.GetColumnFamily(KeysFamily);
             Default = _db.GetDefaultColumnFamily();
             WriteOptions = new WriteOptions().SetSync(syncWrites);
             Path = path;
@@ -186,7 +201,7 @@ public sealed class RocksMqDatabase : IDisposable
     internal void FlushAll()
     {
         var options = new FlushOptions().SetWaitForFlush(true);
-        Native.Instance.rocksdb_flush_cfs(Db.Handle, options.Handle, [Data.Handle, Meta.Handle, Default.Handle], 3);
+        Native.Instance.rocksdb_flush_cfs(Db.Handle, options.Handle, [Data.Handle, Meta.Handle, Keys.Handle, Default.Handle], 4);
     }
 
     /// <summary>Reads a property of the database; returns null when it answers, else why not.</summary>

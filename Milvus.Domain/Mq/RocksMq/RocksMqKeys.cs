@@ -99,5 +99,54 @@ internal static class RocksMqKeys
     public readonly record struct MetaKey(MetaKind Kind, string Channel, string Group, long LastId);
 }
 
+/// <summary>
+/// A produce's idempotency key in the <c>keys</c> family: the key <c>channel/</c> + the client's key (so a channel's
+/// keys lie in <c>[channel/, channel0)</c> like its data), and the value: when the key expires (Unix ms), the first
+/// id and the count of the batch (whose ids are consecutive), the fingerprint, then the caller's note.
+/// </summary>
+internal readonly record struct RocksMqKeyRecord(long ExpiresAtMs, long FirstId, int Count, ReadOnlyMemory<byte> Fingerprint, ReadOnlyMemory<byte> Note)
+{
+    private const int Header = sizeof(long) + sizeof(long) + sizeof(int) + MqProduceKey.FingerprintBytes;
+
+    public static byte[] Key(byte[] channelPrefix, string key)
+    {
+        var bytes = new byte[channelPrefix.Length + Encoding.ASCII.GetByteCount(key)];
+        channelPrefix.CopyTo(bytes, 0);
+        Encoding.ASCII.GetBytes(key, bytes.AsSpan(channelPrefix.Length));
+        return bytes;
+    }
+
+    public byte[] Encode()
+    {
+        var bytes = new byte[Header + Note.Length];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, ExpiresAtMs);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(8), FirstId);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), Count);
+        Fingerprint.Span.CopyTo(bytes.AsSpan(20));
+        Note.Span.CopyTo(bytes.AsSpan(Header));
+        return bytes;
+    }
+
+    /// <summary>The record in a stored value; false for a value of another shape.</summary>
+    public static bool TryDecode(byte[] value, out RocksMqKeyRecord record)
+    {
+        if (value.Length < Header)
+        {
+            record = default;
+            return false;
+        }
+        record = new RocksMqKeyRecord(
+            BinaryPrimitives.ReadInt64BigEndian(value),
+            BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(8)),
+            BinaryPrimitives.ReadInt32BigEndian(value.AsSpan(16)),
+            value.AsMemory(20, MqProduceKey.FingerprintBytes),
+            value.AsMemory(Header));
+        return true;
+    }
+
+    /// <summary>When a stored value expires (Unix ms); long.MinValue for a value of another shape, which is purged.</summary>
+    public static long ExpiresAt(ReadOnlySpan<byte> value) => value.Length < Header ? long.MinValue : BinaryPrimitives.ReadInt64BigEndian(value);
+}
+
 /// <summary>A closed retention page: the messages after the previous page up to <see cref="LastId"/>.</summary>
 internal readonly record struct RocksMqPage(long LastId, long Bytes, long Count, long ClosedAtMs);

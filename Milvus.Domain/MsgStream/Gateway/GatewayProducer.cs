@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Milvus.Domain.Mq;
 using Milvus.Domain.MsgStream.Streams;
 using Milvus.Domain.Tso;
@@ -29,7 +30,18 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
     /// <exception cref="MqChannelNotFoundException">A channel does not exist; nothing was written.</exception>
     /// <exception cref="ArgumentException">The default repack cannot route a message.</exception>
     /// <exception cref="MsgStreamException">No channel, a channel named twice, or a broadcast of nothing.</exception>
-    public async Task<IReadOnlyList<MsgPosition>> ProduceAsync(IReadOnlyList<string> channels, IReadOnlyList<TsMsg> msgs, bool broadcast, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<MsgPosition>> ProduceAsync(IReadOnlyList<string> channels, IReadOnlyList<TsMsg> msgs, bool broadcast, CancellationToken cancellationToken = default) =>
+        (await ProduceAsync(channels, msgs, broadcast, null, cancellationToken).ConfigureAwait(false)).Positions;
+
+    /// <summary>
+    /// Writes as <see cref="ProduceAsync(IReadOnlyList{string}, IReadOnlyList{TsMsg}, bool, CancellationToken)"/>
+    /// does, each channel's write at most once per <paramref name="key"/> (when one is given): a channel that the key
+    /// has written to answers the positions it got then (its msg ids and timestamps), and stores nothing now. So a
+    /// retry of a call whose outcome was unknown completes what the first try did not reach, and repeats nothing.
+    /// </summary>
+    /// <exception cref="MqIdempotencyKeyReusedException">The key was used for another request on a channel.</exception>
+    public async Task<GatewayProduced> ProduceAsync(
+        IReadOnlyList<string> channels, IReadOnlyList<TsMsg> msgs, bool broadcast, GatewayProduceKey? key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(msgs);
         var names = MsgStreamBase.CheckChannels(channels);
@@ -53,10 +65,14 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
         }
         if (msgs.Count == 0)
         {
-            return [];
+            return new GatewayProduced([], Replayed: false);
         }
         // Route first, so that a message the repack refuses fails the call before any timestamp is taken.
         var plan = broadcast ? WritePlan.Broadcast(names.Length, msgs) : WritePlan.Repack(names.Length, msgs);
+        if (key is not null)
+        {
+            await CheckKeyAsync(names, plan, key, cancellationToken).ConfigureAwait(false);
+        }
         await ticked.RecordAsync(names, cancellationToken).ConfigureAwait(false);
         var untimed = msgs.Count(m => !m.HasTimestamps);
         ulong? first = null;
@@ -74,16 +90,16 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
             // timestamp had left the in-flight set could land behind a time tick that covers it.
             var write = first is null ? cancellationToken : CancellationToken.None;
             var positions = new MsgPosition[plan.Count];
-            var writes = new List<Task>(names.Length);
+            var writes = new List<Task<bool>>(names.Length);
             for (var c = 0; c < names.Length; c++)
             {
                 if (plan.Parts[c].Count > 0)
                 {
-                    writes.Add(WriteAsync(names[c], plan.Parts[c], positions, write));
+                    writes.Add(WriteAsync(names[c], plan.Parts[c], positions, key, write));
                 }
             }
-            await Task.WhenAll(writes).ConfigureAwait(false);
-            return positions;
+            var replayed = await Task.WhenAll(writes).ConfigureAwait(false);
+            return new GatewayProduced(positions, Replayed: key is not null && replayed.All(r => r));
         }
         finally
         {
@@ -94,19 +110,70 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
         }
     }
 
-    /// <summary>Writes one channel's msgs in one queue call and puts each position into its slot of the answer.</summary>
-    private async Task WriteAsync(string channel, List<(TsMsg Msg, int Slot)> parts, MsgPosition[] positions, CancellationToken cancellationToken)
+    /// <summary>
+    /// Before a keyed write into several channels: fails when a channel holds the key for another request, so that a
+    /// reused key changes no channel (each channel's write checks it again, atomically).
+    /// </summary>
+    private async Task CheckKeyAsync(string[] names, WritePlan plan, GatewayProduceKey key, CancellationToken cancellationToken)
+    {
+        var written = Enumerable.Range(0, names.Length).Where(c => plan.Parts[c].Count > 0).ToList();
+        if (written.Count < 2)
+        {
+            return;
+        }
+        var found = await Task.WhenAll(written.Select(c => mq.FindProduceKeyAsync(names[c], key.Key, cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < found.Length; i++)
+        {
+            if (found[i] is { } fingerprint && !fingerprint.Span.SequenceEqual(key.Fingerprint.Span))
+            {
+                throw new MqIdempotencyKeyReusedException(names[written[i]], key.Key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes one channel's msgs in one queue call and puts each position into its slot of the answer. With a key, the
+    /// msgs' timestamps are the note stored with it, so that a replay answers the positions of the write it repeats.
+    /// Returns whether this was a replay.
+    /// </summary>
+    private async Task<bool> WriteAsync(string channel, List<(TsMsg Msg, int Slot)> parts, MsgPosition[] positions, GatewayProduceKey? key, CancellationToken cancellationToken)
     {
         var payloads = new ReadOnlyMemory<byte>[parts.Count];
+        var timestamps = new ulong[parts.Count];
         for (var i = 0; i < payloads.Length; i++)
         {
             payloads[i] = parts[i].Msg.Marshal();
+            timestamps[i] = parts[i].Msg.EndTs;
         }
-        var ids = await mq.ProduceAsync(channel, payloads, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<long> ids;
+        var replayed = false;
+        if (key is null)
+        {
+            ids = await mq.ProduceAsync(channel, payloads, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var note = new byte[timestamps.Length * sizeof(ulong)];
+            for (var i = 0; i < timestamps.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(note.AsSpan(i * sizeof(ulong)), timestamps[i]);
+            }
+            var produced = await mq.ProduceAsync(channel, payloads, new MqProduceKey(key.Key, key.Fingerprint, key.Lifetime, note), cancellationToken).ConfigureAwait(false);
+            ids = produced.Ids;
+            replayed = produced.Replayed;
+            if (replayed && produced.Note.Length == note.Length)
+            {
+                for (var i = 0; i < timestamps.Length; i++)
+                {
+                    timestamps[i] = BinaryPrimitives.ReadUInt64BigEndian(produced.Note.Span[(i * sizeof(ulong))..]);
+                }
+            }
+        }
         for (var i = 0; i < ids.Count; i++)
         {
-            positions[parts[i].Slot] = new MsgPosition(channel, ids[i], "", parts[i].Msg.EndTs);
+            positions[parts[i].Slot] = new MsgPosition(channel, ids[i], "", timestamps[i]);
         }
+        return replayed;
     }
 
     /// <summary>
@@ -185,3 +252,12 @@ public sealed class GatewayProducer(IMqClient mq, ITimestampAllocator tso, InFli
         }
     }
 }
+
+/// <summary>
+/// The idempotency key of a msgstream produce: the client's key, the fingerprint of the request as the client sent
+/// it (before ids and timestamps were given), and how long each channel keeps it.
+/// </summary>
+public sealed record GatewayProduceKey(string Key, ReadOnlyMemory<byte> Fingerprint, TimeSpan Lifetime);
+
+/// <summary>The positions of a msgstream produce, and whether every channel's write was a replay (nothing stored now).</summary>
+public sealed record GatewayProduced(IReadOnlyList<MsgPosition> Positions, bool Replayed);

@@ -82,14 +82,10 @@ public sealed class RedisDurabilityTests
     }
 
     [Fact]
-    public async Task ReplicasNAcknowledgesOnceNReplicasHaveTheBatchAndOtherwiseSaysTheOutcomeIsUnknown()
+    public async Task ReplicasNAcknowledgesOnceNReplicasHaveTheBatchAndOtherwiseSaysTheOutcomeIsUnknownAndARetryWithTheKeyStoresNothingTwice()
     {
         await using var primary = await PrivateServer.StartRedisAsync();
-        await using var replica = await PrivateServer.StartAsync(PrivateServer.Require("MILVUS_TEST_REDIS_BIN"), s =>
-        [
-            "--bind", "127.0.0.1", "--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", s.DataDir,
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ]);
+        await using var replica = await StartReplicaAsync(primary);
         await using var one = new RedisMqClient(primary.Address, "replicated", durability: RedisDurability.Replicas, replicas: 1);
         await using var two = new RedisMqClient(primary.Address, "replicated", durability: RedisDurability.Replicas, replicas: 2);
         await one.OpenAsync(CancellationToken.None);
@@ -98,8 +94,11 @@ public sealed class RedisDurabilityTests
         await one.CreateConsumerGroupAsync("c", "g", MqStartPosition.Earliest);
         await WaitForReplicaAsync(primary.Address);
 
+        var key = new MqProduceKey("write-1", MqProduceKey.FingerprintOf(Batch), TimeSpan.FromMinutes(10));
+
         var confirmed = await one.ProduceAsync("c", Batch);
-        var unconfirmed = await Assert.ThrowsAsync<MqUnavailableException>(() => two.ProduceAsync("c", Batch));
+        var unconfirmed = await Assert.ThrowsAsync<MqUnavailableException>(() => two.ProduceAsync("c", Batch, key));
+        var retried = await one.ProduceAsync("c", Batch, key);
 
         Assert.Contains("1 of the 2 Redis replicas", unconfirmed.Message, StringComparison.Ordinal);
         Assert.Contains("outcome is unknown", unconfirmed.Message, StringComparison.Ordinal);
@@ -107,7 +106,18 @@ public sealed class RedisDurabilityTests
         await using var onReplica = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(replica.Address);
         var entries = await onReplica.GetDatabase().StreamRangeAsync(one.StreamKey("c"));
         Assert.Equal(confirmed.Count + Batch.Length, entries.Length);
+        // The retry found the unconfirmed batch on the primary and answered its ids.
+        Assert.True(retried.Replayed);
+        Assert.Equal(retried.Ids, entries.Skip(confirmed.Count).Select(e => RedisMqIds.FromEntryId(e.Id!)));
     }
+
+    /// <summary>A redis-server that replicates <paramref name="primary"/>.</summary>
+    private static Task<PrivateServer> StartReplicaAsync(PrivateServer primary) =>
+        PrivateServer.StartAsync(PrivateServer.Require("MILVUS_TEST_REDIS_BIN"), s =>
+        [
+            "--bind", "127.0.0.1", "--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", s.DataDir,
+            "--save", "", "--appendonly", "no", "--daemonize", "no", "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
 
     /// <summary>Waits until the primary reports a replica in sync (<c>INFO replication</c>).</summary>
     private static async Task WaitForReplicaAsync(string primary)

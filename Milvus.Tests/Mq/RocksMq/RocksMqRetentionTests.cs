@@ -46,6 +46,30 @@ public sealed class RocksMqRetentionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ExpiredIdempotencyKeysAreDeletedAndLiveOnesKept()
+    {
+        await using var host = await StartAsync(new RocksMqOptions());
+        var mq = host.Mq;
+        await mq.CreateChannelAsync("ch");
+        var batch = new ReadOnlyMemory<byte>[] { Encoding.UTF8.GetBytes("m") };
+        var fingerprint = MqProduceKey.FingerprintOf(batch);
+        await mq.ProduceAsync("ch", batch, new MqProduceKey("short", fingerprint, TimeSpan.FromMinutes(1)));
+        await mq.ProduceAsync("ch", batch, new MqProduceKey("long", fingerprint, TimeSpan.FromMinutes(10)));
+
+        var early = await mq.RunRetentionAsync();
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var due = await mq.RunRetentionAsync();
+        var shortAgain = await mq.ProduceAsync("ch", batch, new MqProduceKey("short", fingerprint, TimeSpan.FromMinutes(1)));
+        var longAgain = await mq.ProduceAsync("ch", batch, new MqProduceKey("long", fingerprint, TimeSpan.FromMinutes(10)));
+
+        Assert.Equal(0, early.ExpiredKeys);
+        Assert.Equal(1, due.ExpiredKeys);
+        Assert.False(shortAgain.Replayed);
+        Assert.True(longAgain.Replayed);
+        Assert.Equal(3, host.CountDataKeys("ch"));
+    }
+
+    [Fact]
     public async Task AChannelWithoutGroupsKeepsEveryPage()
     {
         await using var host = await StartAsync(new RocksMqOptions { PageSize = 1000, RetentionTimeInMinutes = 0, RetentionSizeInMB = 0 });

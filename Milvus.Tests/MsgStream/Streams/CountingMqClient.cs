@@ -34,6 +34,12 @@ internal sealed class CountingMqClient(IMqClient inner) : IMqClient
     public Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default) =>
         inner.ProduceAsync(channel, payloads, cancellationToken);
 
+    public Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default) =>
+        inner.FindProduceKeyAsync(channel, key, cancellationToken);
+
+    public Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default) =>
+        inner.ProduceAsync(channel, payloads, key, cancellationToken);
+
     public Task SeekAsync(string channel, string group, long msgId, CancellationToken cancellationToken = default) => inner.SeekAsync(channel, group, msgId, cancellationToken);
 
     public Task SeekToAsync(string channel, string group, MqStartPosition position, CancellationToken cancellationToken = default) => inner.SeekToAsync(channel, group, position, cancellationToken);
