@@ -18,7 +18,8 @@ namespace Milvus.Benchmarks.SideBySide;
 /// issue 22): the Release gateway on embedded RocksMQ (<c>POST /api/v1/channels/{c}/messages</c>), <c>nats-server -js</c>
 /// with a file-stored stream (one JetStream publish per msg, a batch awaits all its acks), <c>redis-server</c> with
 /// AOF everysec (one pipelined <c>XADD</c> per msg, a batch awaits all its replies), and a second gateway with
-/// <c>Milvus:Mq:Backend=redis</c> on that same redis-server, each a child process on a free loopback port. For each batch size and number of closed-loop producers, the targets take turns in interleaved rounds;
+/// <c>Milvus:Mq:Backend=redis</c> on that same redis-server and a third with <c>Milvus:Mq:Backend=nats</c> on that same
+/// nats-server (issue 21), each a child process on a free loopback port. For each batch size and number of closed-loop producers, the targets take turns in interleaved rounds;
 /// the table gives msg/s, the p50 and p99 of one call (a batch acknowledged whole) and each server's CPU per msg from
 /// /proc. Between rounds every target's channel is emptied, untimed. Payloads are 1 KiB.
 /// Usage: <c>side-by-side [seconds per turn] [producers, comma-separated] [batches, comma-separated] [rounds]</c>;
@@ -41,7 +42,8 @@ public static class SideBySideDriver
         try
         {
             targets.Add(await GatewayTarget.StartAsync("gateway", Path.Combine(dir, "gateway"), payload, producers.Max(), null));
-            targets.Add(await NatsTarget.StartAsync(Path.Combine(dir, "nats"), payload));
+            var nats = await NatsTarget.StartAsync(Path.Combine(dir, "nats"), payload);
+            targets.Add(nats);
             var redis = await RedisTarget.StartAsync(Path.Combine(dir, "redis"), payload);
             targets.Add(redis);
             // The gateway again, on Redis Streams in the same redis-server as the raw XADDs (issue 22).
@@ -51,9 +53,15 @@ public static class SideBySideDriver
                 ["Milvus:Redis:Configuration"] = $"127.0.0.1:{redis.Port}",
                 ["Milvus:Etcd:RootPath"] = "side-by-side",
             }));
+            // And on NATS JetStream, in the same nats-server as the raw publishes (issue 21).
+            targets.Add(await GatewayTarget.StartAsync("gateway on NATS", Path.Combine(dir, "gateway-nats"), payload, producers.Max(), new Dictionary<string, string>
+            {
+                ["Milvus:Mq:Backend"] = "nats",
+                ["Milvus:Nats:Url"] = $"nats://127.0.0.1:{nats.Port}",
+            }));
             Console.WriteLine($"Produce side by side, {PayloadSize} B msgs, {rounds} interleaved rounds of {seconds:0.#} s per target, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-            Console.WriteLine($"| batch | producers | {string.Join(" | ", targets.Select(t => $"{t.Name} msg/s"))} | gateway ÷ NATS | gateway ÷ Redis | gateway on Redis ÷ Redis | {string.Join(" | ", targets.Select(t => $"{t.Name} p50 / p99 ms"))} | {string.Join(" | ", targets.Select(t => $"{t.Name} CPU µs/msg"))} |");
-            Console.WriteLine($"| ---: | ---: |{string.Concat(Enumerable.Repeat(" ---: |", targets.Count * 3 + 3))}");
+            Console.WriteLine($"| batch | producers | {string.Join(" | ", targets.Select(t => $"{t.Name} msg/s"))} | gateway ÷ NATS | gateway ÷ Redis | gateway on Redis ÷ Redis | gateway on NATS ÷ NATS | {string.Join(" | ", targets.Select(t => $"{t.Name} p50 / p99 ms"))} | {string.Join(" | ", targets.Select(t => $"{t.Name} CPU µs/msg"))} |");
+            Console.WriteLine($"| ---: | ---: |{string.Concat(Enumerable.Repeat(" ---: |", targets.Count * 3 + 4))}");
             foreach (var batch in batches)
             {
                 foreach (var p in producers)
@@ -69,7 +77,7 @@ public static class SideBySideDriver
                     }
                     var rates = targets.Select(t => results[t].Rate).ToList();
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {batch} | {p} | {string.Join(" | ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} | {rates[0] / rates[1]:0.00} | {rates[0] / rates[2]:0.00} | {rates[3] / rates[2]:0.00} | " +
+                        $"| {batch} | {p} | {string.Join(" | ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} | {rates[0] / rates[1]:0.00} | {rates[0] / rates[2]:0.00} | {rates[3] / rates[2]:0.00} | {rates[4] / rates[1]:0.00} | " +
                         $"{string.Join(" | ", targets.Select(t => $"{results[t].Percentile(0.50):0.00} / {results[t].Percentile(0.99):0.00}"))} | " +
                         $"{string.Join(" | ", targets.Select(t => $"{results[t].CpuMicrosPerMsg:0.0}"))} |"));
                 }
@@ -201,6 +209,8 @@ public static class SideBySideDriver
         private const string Stream = "LOAD";
 
         public string Name => "NATS";
+
+        public int Port => server.Port;
 
         public int ProcessId => server.ProcessId;
 
