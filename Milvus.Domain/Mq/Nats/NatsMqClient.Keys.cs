@@ -142,10 +142,11 @@ public sealed partial class NatsMqClient
     }
 
     /// <summary>The subject of a key's record: subject tokens cannot hold every key character, so the key's SHA-256.</summary>
-    private string KeySubject(ulong incarnation, string key, bool raw = false) =>
+    internal string KeySubject(ulong incarnation, string key, bool raw = false) =>
         string.Create(CultureInfo.InvariantCulture, $"{_prefix}.m.k.{incarnation}.{(raw ? key : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(key))))}");
 
-    private static string MsgIdOf(byte[] token) => "k" + Convert.ToHexStringLower(token);
+    /// <summary>The <c>Nats-Msg-Id</c> of the batch of the key record with <paramref name="token"/>.</summary>
+    internal static string MsgIdOf(byte[] token) => "k" + Convert.ToHexStringLower(token);
 
     /// <summary>
     /// A key's record: the fingerprint and count of its batch, when it expires (Unix ms), the token that is the batch's
@@ -153,7 +154,7 @@ public sealed partial class NatsMqClient
     /// version byte (1), the fingerprint (32 bytes), count (i32), expiry (i64), token (16 bytes), sequence (u64) and the
     /// note, little-endian.
     /// </summary>
-    private sealed record KeyRecord(byte[] Fingerprint, int Count, long ExpiresAtMs, byte[] Token, ulong Seq, byte[] Note)
+    internal sealed record KeyRecord(byte[] Fingerprint, int Count, long ExpiresAtMs, byte[] Token, ulong Seq, byte[] Note)
     {
         private const byte Version = 1;
         private const int FingerprintAt = 1;
@@ -163,6 +164,7 @@ public sealed partial class NatsMqClient
         private const int SeqAt = TokenAt + 16;
         private const int NoteAt = SeqAt + 8;
 
+        /// <summary>The record's bytes.</summary>
         public byte[] Encode()
         {
             var data = new byte[NoteAt + Note.Length];
@@ -176,6 +178,7 @@ public sealed partial class NatsMqClient
             return data;
         }
 
+        /// <summary>The record in <paramref name="data"/>.</summary>
         /// <exception cref="FormatException">The bytes are not a key record.</exception>
         public static KeyRecord Decode(ReadOnlySpan<byte> data) =>
             data.Length >= NoteAt && data[0] == Version

@@ -55,6 +55,37 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeyLeftPendingByADeadGatewayIsSettledByTheRetryAndTheBatchIsStoredOnce()
+    {
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+        await using var raw = NatsMqHost.Raw();
+        var js = new NatsJSContext(raw);
+        var meta = await js.GetStreamAsync(Mq.MetaStream);
+        var incarnation = (await meta.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{Mq.StreamPrefix}.m.c.ch" })).Message.Seq;
+        var published = MqClientContractTests.Payloads("published");
+        var unpublished = MqClientContractTests.Payloads("unpublished");
+        var expires = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
+        // A gateway died after publishing one key's batch, and before publishing the other's: both records stay pending.
+        var died = new NatsMqClient.KeyRecord(MqProduceKey.FingerprintOf(published), 1, expires, [.. Enumerable.Repeat((byte)1, 16)], 0, [7]);
+        await js.PublishAsync(Mq.KeySubject(incarnation, "after"), died.Encode());
+        await js.PublishAsync(Mq.KeySubject(incarnation, "before"), (died with { Fingerprint = MqProduceKey.FingerprintOf(unpublished), Token = [.. Enumerable.Repeat((byte)2, 16)] }).Encode());
+        var ack = await js.PublishAsync(Mq.DataSubject(incarnation), NatsMqBatch.Encode(published, (int)NatsMqBatch.Size(published)), opts: new NatsJSPubOpts { MsgId = NatsMqClient.MsgIdOf(died.Token) });
+
+        var after = await Mq.ProduceAsync("ch", published, new MqProduceKey("after", MqProduceKey.FingerprintOf(published), TimeSpan.FromMinutes(10)));
+        var before = await Mq.ProduceAsync("ch", unpublished, new MqProduceKey("before", MqProduceKey.FingerprintOf(unpublished), TimeSpan.FromMinutes(10)));
+        var again = await Mq.ProduceAsync("ch", unpublished, new MqProduceKey("before", MqProduceKey.FingerprintOf(unpublished), TimeSpan.FromMinutes(10)));
+
+        Assert.True(after.Replayed);
+        Assert.Equal([NatsMqBatch.MsgId(ack.Seq, 0)], after.Ids);
+        Assert.Equal([7], after.Note.ToArray());
+        Assert.False(before.Replayed);
+        Assert.True(again.Replayed);
+        Assert.Equal(before.Ids, again.Ids);
+        Assert.Equal(["published", "unpublished"], MqClientContractTests.Texts(await Mq.ConsumeAsync("ch", "g", 10)));
+    }
+
+    [Fact]
     public async Task AConsumerOnOneClientWakesByACoreNatsMessageWhenAnotherClientProduces()
     {
         // The waiting client's clock never moves, so its periodic look never fires: only the wake-up can end the wait.
