@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
 namespace Milvus.Domain.Mq.Nats;
@@ -9,13 +10,17 @@ namespace Milvus.Domain.Mq.Nats;
 /// <summary>The NATS queue's idempotency keys: a record per key in the meta stream, and the batch's <c>Nats-Msg-Id</c>.</summary>
 public sealed partial class NatsMqClient
 {
+    // How far before its pending record a dead call's batch may bear a timestamp (clocks of the servers that stored them).
+    private static readonly TimeSpan StaleMargin = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Appends a batch at most once per key. The key's record (<c>{prefix}.m.k.{incarnation}.{SHA-256 of the key}</c>)
     /// is created pending with a random token by a compare-and-set, the batch is published with that token as its
     /// <c>Nats-Msg-Id</c>, and the record is then marked done with the batch's sequence. A caller that finds a pending
     /// record of the same fingerprint publishes the batch with the same token: JetStream stores it once within the data
     /// stream's duplicate window and answers the others the first one's sequence. So a gateway that dies between the
-    /// record and the publish is resolved by the next retry within that window.
+    /// record and the publish is settled by the next retry; past half that window, the retry first looks for a batch
+    /// with the token among the subject's headers (only one that retention already removed is missed).
     /// </summary>
     public Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default)
     {
@@ -41,7 +46,14 @@ public sealed partial class NatsMqClient
                         return new MqProduced(Ids(record.Seq, record.Count), Replayed: true, record.Note);
                     }
                     // Pending: its writer is publishing, or died before it could; publishing with its token settles both.
-                    return await SettleAsync(channel, incarnation, subject, stored!.Seq, record, payloads, cancellationToken).ConfigureAwait(false);
+                    // Past half the duplicate window, JetStream may have forgotten the token: look for the batch first.
+                    if (_time.GetUtcNow() - stored!.Time > DuplicateWindow() / 2
+                        && await FindByMsgIdAsync(incarnation, MsgIdOf(record.Token), stored.Time - StaleMargin, cancellationToken).ConfigureAwait(false) is { } found)
+                    {
+                        await TryReplaceAsync(subject, (record with { Seq = found }).Encode(), stored.Seq, cancellationToken).ConfigureAwait(false);
+                        return new MqProduced(Ids(found, record.Count), Replayed: true, record.Note);
+                    }
+                    return await SettleAsync(channel, incarnation, subject, stored.Seq, record, payloads, cancellationToken).ConfigureAwait(false);
                 }
                 var created = new KeyRecord(key.Fingerprint.ToArray(), payloads.Count, now + (long)key.Lifetime.TotalMilliseconds, RandomNumberGenerator.GetBytes(16), 0, key.Note.ToArray());
                 var written = await TryPutAsync(subject, created.Encode(), stored?.Seq ?? 0, cancellationToken).ConfigureAwait(false);
@@ -91,6 +103,42 @@ public sealed partial class NatsMqClient
         // it), or the key expired and was taken again.
         await TryReplaceAsync(subject, (record with { Seq = seq }).Encode(), recordSeq, cancellationToken).ConfigureAwait(false);
         return new MqProduced(Ids(seq, payloads.Count), Replayed: duplicate, record.Note);
+    }
+
+    /// <summary>The data stream's duplicate window (JetStream's default when the stream leaves it unset).</summary>
+    private TimeSpan DuplicateWindow() =>
+        _data!.Info.Config.DuplicateWindow is var window && window > TimeSpan.Zero ? window : TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The sequence of the batch on the incarnation's data subject, stored from about <paramref name="since"/> on, whose
+    /// <c>Nats-Msg-Id</c> is <paramref name="msgId"/>; null when there is none. Reads headers only, to the subject's end.
+    /// </summary>
+    private async Task<ulong?> FindByMsgIdAsync(ulong incarnation, string msgId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var consumer = await _js.CreateOrderedConsumerAsync(DataStream, new NatsJSOrderedConsumerOpts
+        {
+            FilterSubjects = [DataSubject(incarnation)],
+            DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime,
+            OptStartTime = since,
+            HeadersOnly = true,
+        }, cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var got = 0;
+            await foreach (var message in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 1000 }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                got++;
+                if (message.Headers is { } headers && headers.TryGetValue("Nats-Msg-Id", out var value)
+                    && string.Equals(value.ToString(), msgId, StringComparison.Ordinal) && message.Metadata is { } metadata)
+                {
+                    return metadata.Sequence.Stream;
+                }
+            }
+            if (got == 0)
+            {
+                return null;
+            }
+        }
     }
 
     /// <summary>

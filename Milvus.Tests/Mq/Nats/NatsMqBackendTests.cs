@@ -86,6 +86,33 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeyLeftPendingLongerThanTheDuplicateWindowFindsTheBatchItsDeadCallStored()
+    {
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+        await using var raw = NatsMqHost.Raw();
+        var js = new NatsJSContext(raw);
+        var meta = await js.GetStreamAsync(Mq.MetaStream);
+        var incarnation = (await meta.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{Mq.StreamPrefix}.m.c.ch" })).Message.Seq;
+        var batch = MqClientContractTests.Payloads("once");
+        var key = new MqProduceKey("k", MqProduceKey.FingerprintOf(batch), TimeSpan.FromMinutes(30));
+        var died = new NatsMqClient.KeyRecord(key.Fingerprint.ToArray(), 1, DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeMilliseconds(), [.. Enumerable.Repeat((byte)3, 16)], 0, []);
+        await js.PublishAsync(Mq.KeySubject(incarnation, "k"), died.Encode());
+        var ack = await js.PublishAsync(Mq.DataSubject(incarnation), NatsMqBatch.Encode(batch, (int)NatsMqBatch.Size(batch)), opts: new NatsJSPubOpts { MsgId = NatsMqClient.MsgIdOf(died.Token) });
+        // JetStream forgets the token at once, and the retry comes three minutes after the dead call (by its clock).
+        var data = await js.GetStreamAsync(Mq.DataStream);
+        await js.UpdateStreamAsync(data.Info.Config with { DuplicateWindow = TimeSpan.FromMilliseconds(100) });
+        await Task.Delay(300);
+        await using var later = await _host.ConnectAnotherAsync(new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(3)));
+
+        var retry = await later.ProduceAsync("ch", batch, key);
+
+        Assert.True(retry.Replayed);
+        Assert.Equal([NatsMqBatch.MsgId(ack.Seq, 0)], retry.Ids);
+        Assert.Equal(["once"], MqClientContractTests.Texts(await Mq.ConsumeAsync("ch", "g", 10)));
+    }
+
+    [Fact]
     public async Task AConsumerOnOneClientWakesByACoreNatsMessageWhenAnotherClientProduces()
     {
         // The waiting client's clock never moves, so its periodic look never fires: only the wake-up can end the wait.
