@@ -7,13 +7,17 @@ namespace Milvus.Domain.Mq.Nats;
 /// <summary>The NATS queue's retention: RocksMQ's rules over the batches (JetStream messages) of each channel.</summary>
 public sealed partial class NatsMqClient
 {
+    // How many idempotency key records a retention pass reads to find the expired ones.
+    private const int KeySweepBudget = 1000;
+
     /// <summary>
     /// One retention pass over every channel with <paramref name="options"/>' rules (see <see cref="NatsMqOptions"/>):
     /// only batches that every group has read whole (below the lowest group position) may go, by age and then by size,
     /// the oldest first, with one purge of the channel's subject below the first batch that stays; the channel's newest
     /// batch always stays, so that <see cref="GetLatestMsgIdAsync"/> still answers. A group that seeks
     /// back between the look and the purge can find the batches it sought to gone, as on RocksMQ within a page. It also
-    /// removes what a destroy interrupted by a NATS failure left behind (records and batches of dead incarnations).
+    /// removes what a destroy interrupted by a NATS failure left behind (records and batches of dead incarnations), and
+    /// expired idempotency keys (up to 1,000 records read per pass, going on where the last pass stopped).
     /// Returns how many batches went and each channel's batch count after it.
     /// </summary>
     /// <param name="options">The rules.</param>
@@ -28,10 +32,11 @@ public sealed partial class NatsMqClient
         ArgumentNullException.ThrowIfNull(options);
         return Run(async () =>
         {
-            // Data and groups are listed before the channels: a channel created after the channel listing has nothing in
+            // Data, groups and keys are listed before the channels: a channel created after the channel listing has nothing in
             // the earlier listings, so nothing live is taken for a leftover.
             var data = await SubjectsAsync(_data!, _prefix + ".d.*", cancellationToken).ConfigureAwait(false);
             var groups = await SubjectsAsync(_meta!, _prefix + ".m.g.>", cancellationToken).ConfigureAwait(false);
+            var keys = await SubjectsAsync(_meta!, _prefix + ".m.k.>", cancellationToken).ConfigureAwait(false);
             var channels = await SubjectsAsync(_meta!, _prefix + ".m.c.*", cancellationToken).ConfigureAwait(false);
             var live = new Dictionary<ulong, string>();
             foreach (var subject in channels.Keys)
@@ -76,6 +81,7 @@ public sealed partial class NatsMqClient
                 trimmed += gone;
                 lengths[channel] = count - gone;
             }
+            await SweepKeysAsync(keys.Keys, live, KeySweepBudget, cancellationToken).ConfigureAwait(false);
             foreach (var channel in live.Values.Where(c => !lengths.ContainsKey(c)))
             {
                 lengths[channel] = 0;

@@ -59,6 +59,8 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
     // Per data subject, the last batch a consume stopped inside, and the bytes they take together.
     private readonly ConcurrentDictionary<string, StoredMessage> _partial = new(StringComparer.Ordinal);
     private long _partialBytes;
+    // Where the retention pass's sweep of expired idempotency keys goes on (the last key subject it read).
+    private string _keySweepFrom = "";
     private volatile INatsJSStream? _data;
     private volatile INatsJSStream? _meta;
     private Task? _wakeLoop;
@@ -174,7 +176,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
                 incarnations.Add(await IncarnationAsync(name, cancellationToken).ConfigureAwait(false) ?? throw new MqChannelNotFoundException(name));
             }
             // The records go first (each only in the incarnation seen, not a newer one): from then on every call answers
-            // not found. Groups and batches of the incarnation are then unreachable, and go too; what a failure here
+            // not found. Groups, keys and batches of the incarnation are then unreachable, and go too; what a failure here
             // leaves behind, the retention pass removes.
             for (var i = 0; i < names.Count; i++)
             {
@@ -183,6 +185,7 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             for (var i = 0; i < names.Count; i++)
             {
                 await _meta!.PurgeAsync(new StreamPurgeRequest { Filter = GroupSubject(incarnations[i], "*", raw: true) }, cancellationToken).ConfigureAwait(false);
+                await _meta!.PurgeAsync(new StreamPurgeRequest { Filter = KeySubject(incarnations[i], "*", raw: true) }, cancellationToken).ConfigureAwait(false);
                 await _data!.PurgeAsync(new StreamPurgeRequest { Filter = DataSubject(incarnations[i]) }, cancellationToken).ConfigureAwait(false);
                 await WakeAsync(names[i]).ConfigureAwait(false);
                 Log.ChannelDestroyed(_logger, names[i]);
@@ -239,6 +242,19 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
 
     public Task<IReadOnlyList<long>> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
     {
+        ValidateBatch(channel, payloads);
+        return Run(async () =>
+        {
+            var incarnation = await IncarnationAsync(channel, cancellationToken).ConfigureAwait(false) ?? throw new MqChannelNotFoundException(channel);
+            var (seq, _) = await PublishBatchAsync(channel, incarnation, payloads, msgId: null, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<long> ids = Ids(seq, payloads.Count);
+            return ids;
+        }, cancellationToken);
+    }
+
+    /// <exception cref="MqInvalidArgumentException">The batch is empty or holds more than a NATS batch may.</exception>
+    private static void ValidateBatch(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads)
+    {
         MqNames.Validate(channel, "channel");
         ArgumentNullException.ThrowIfNull(payloads);
         if (payloads.Count == 0)
@@ -249,27 +265,45 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         {
             throw new MqInvalidArgumentException($"A batch on NATS holds at most {NatsMqBatch.MaxCount} messages, not {payloads.Count}.");
         }
-        return Run(async () =>
+    }
+
+    /// <summary>
+    /// Publishes the batch as one message on the incarnation's data subject and wakes the channel's consumers. With a
+    /// <paramref name="msgId"/> (<c>Nats-Msg-Id</c>), JetStream stores it once within the data stream's duplicate window
+    /// and answers a repeat with the first one's sequence and <c>Duplicate</c>.
+    /// </summary>
+    private async Task<(ulong Seq, bool Duplicate)> PublishBatchAsync(string channel, ulong incarnation, IReadOnlyList<ReadOnlyMemory<byte>> payloads, string? msgId, CancellationToken cancellationToken)
+    {
+        var size = NatsMqBatch.Size(payloads);
+        // A batch is one JetStream message, so it must fit the server's max_payload.
+        if (_connection.ServerInfo is { } info && size > info.MaxPayload)
         {
-            var size = NatsMqBatch.Size(payloads);
-            // A batch is one JetStream message, so it must fit the server's max_payload.
-            if (_connection.ServerInfo is { } info && size > info.MaxPayload)
-            {
-                throw new MqMessageTooLargeException(size, info.MaxPayload);
-            }
-            var incarnation = await IncarnationAsync(channel, cancellationToken).ConfigureAwait(false) ?? throw new MqChannelNotFoundException(channel);
-            var ack = await _js.PublishAsync(DataSubject(incarnation), NatsMqBatch.Encode(payloads, (int)size), cancellationToken: cancellationToken).ConfigureAwait(false);
+            throw new MqMessageTooLargeException(size, info.MaxPayload);
+        }
+        var opts = msgId is null ? null : new NatsJSPubOpts { MsgId = msgId };
+        var ack = await _js.PublishAsync(DataSubject(incarnation), NatsMqBatch.Encode(payloads, (int)size), opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // A duplicate is an answer here (the first one's sequence), not a failure; EnsureSuccess would throw it.
+        if (ack.Error is not null || !ack.Duplicate)
+        {
             ack.EnsureSuccess();
-            var ids = new long[payloads.Count];
-            for (var i = 0; i < ids.Length; i++)
-            {
-                ids[i] = NatsMqBatch.MsgId(ack.Seq, i);
-            }
+        }
+        if (!ack.Duplicate)
+        {
             _metrics.Produced(size);
             await WakeAsync(channel).ConfigureAwait(false);
-            IReadOnlyList<long> result = ids;
-            return result;
-        }, cancellationToken);
+        }
+        return (ack.Seq, ack.Duplicate);
+    }
+
+    /// <summary>The msg ids of the <paramref name="count"/> payloads of the batch at <paramref name="seq"/>.</summary>
+    private static long[] Ids(ulong seq, int count)
+    {
+        var ids = new long[count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = NatsMqBatch.MsgId(seq, i);
+        }
+        return ids;
     }
 
     public async Task<IReadOnlyList<MqMessage>> ConsumeAsync(string channel, string group, int n, TimeSpan wait = default, CancellationToken cancellationToken = default)
@@ -336,14 +370,6 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
             return true;
         }, cancellationToken);
     }
-
-    /// <summary>Not built yet on NATS: a keyed produce is refused before anything is stored.</summary>
-    public Task<MqProduced> ProduceAsync(string channel, IReadOnlyList<ReadOnlyMemory<byte>> payloads, MqProduceKey key, CancellationToken cancellationToken = default) =>
-        throw new MqInvalidArgumentException("Idempotency keys are not supported on the NATS queue yet; nothing was stored.");
-
-    /// <summary>No key is ever stored on NATS yet.</summary>
-    public Task<ReadOnlyMemory<byte>?> FindProduceKeyAsync(string channel, string key, CancellationToken cancellationToken = default) =>
-        Task.FromResult<ReadOnlyMemory<byte>?>(null);
 
     public Task<long?> GetLatestMsgIdAsync(string channel, CancellationToken cancellationToken = default)
     {
@@ -520,17 +546,21 @@ public sealed partial class NatsMqClient : IMqClient, IAsyncDisposable
         TryReplaceAsync(subject, data, 0, cancellationToken);
 
     /// <summary>Writes the record if the subject's last one is still at <paramref name="expected"/> (0: none); false otherwise.</summary>
-    private async Task<bool> TryReplaceAsync(string subject, byte[] data, ulong expected, CancellationToken cancellationToken)
+    private async Task<bool> TryReplaceAsync(string subject, byte[] data, ulong expected, CancellationToken cancellationToken) =>
+        await TryPutAsync(subject, data, expected, cancellationToken).ConfigureAwait(false) > 0;
+
+    /// <summary>As <see cref="TryReplaceAsync"/>, with the written record's sequence, or 0 when it was not written.</summary>
+    private async Task<ulong> TryPutAsync(string subject, byte[] data, ulong expected, CancellationToken cancellationToken)
     {
         try
         {
             var ack = await _js.PublishAsync(subject, data, opts: new NatsJSPubOpts { ExpectedLastSubjectSequence = expected }, cancellationToken: cancellationToken).ConfigureAwait(false);
             ack.EnsureSuccess();
-            return true;
+            return ack.Seq;
         }
         catch (NatsJSApiException e) when (e.Error.ErrCode == WrongLastSequence)
         {
-            return false;
+            return 0;
         }
     }
 

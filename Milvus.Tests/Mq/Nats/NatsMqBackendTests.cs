@@ -3,6 +3,7 @@ using Milvus.Domain;
 using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Nats;
 using Milvus.Tests.Kv;
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -52,6 +53,72 @@ public sealed class NatsMqBackendTests : IAsyncLifetime
         Assert.Equal(ErrorKind.TooLarge, error.Kind);
         Assert.Null(await Mq.GetLatestMsgIdAsync("ch"));
         Assert.Empty(await Mq.ConsumeAsync("ch", "g", 10));
+    }
+
+    [Fact]
+    public async Task AKeyLeftPendingByADeadGatewayIsSettledByTheRetryAndTheBatchIsStoredOnce()
+    {
+        await using var raw = NatsMqHost.Raw();
+        var (js, incarnation) = await ChannelAsync(raw);
+        var published = MqClientContractTests.Payloads("published");
+        var unpublished = MqClientContractTests.Payloads("unpublished");
+        var expires = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
+        // A gateway died after publishing one key's batch, and before publishing the other's: both records stay pending.
+        var died = new NatsMqClient.KeyRecord(MqProduceKey.FingerprintOf(published), 1, expires, [.. Enumerable.Repeat((byte)1, 16)], 0, [7]);
+        var seq = await DieAfterPublishAsync(js, incarnation, "after", died, published);
+        await js.PublishAsync(Mq.KeySubject(incarnation, "before"), (died with { Fingerprint = MqProduceKey.FingerprintOf(unpublished), Token = [.. Enumerable.Repeat((byte)2, 16)] }).Encode());
+
+        var after = await Mq.ProduceAsync("ch", published, new MqProduceKey("after", MqProduceKey.FingerprintOf(published), TimeSpan.FromMinutes(10)));
+        var before = await Mq.ProduceAsync("ch", unpublished, new MqProduceKey("before", MqProduceKey.FingerprintOf(unpublished), TimeSpan.FromMinutes(10)));
+        var again = await Mq.ProduceAsync("ch", unpublished, new MqProduceKey("before", MqProduceKey.FingerprintOf(unpublished), TimeSpan.FromMinutes(10)));
+
+        Assert.True(after.Replayed);
+        Assert.Equal([NatsMqBatch.MsgId(seq, 0)], after.Ids);
+        Assert.Equal([7], after.Note.ToArray());
+        Assert.False(before.Replayed);
+        Assert.True(again.Replayed);
+        Assert.Equal(before.Ids, again.Ids);
+        Assert.Equal(["published", "unpublished"], MqClientContractTests.Texts(await Mq.ConsumeAsync("ch", "g", 10)));
+    }
+
+    [Fact]
+    public async Task AKeyLeftPendingLongerThanTheDuplicateWindowFindsTheBatchItsDeadCallStored()
+    {
+        await using var raw = NatsMqHost.Raw();
+        var (js, incarnation) = await ChannelAsync(raw);
+        var batch = MqClientContractTests.Payloads("once");
+        var key = new MqProduceKey("k", MqProduceKey.FingerprintOf(batch), TimeSpan.FromMinutes(30));
+        var died = new NatsMqClient.KeyRecord(key.Fingerprint.ToArray(), 1, DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeMilliseconds(), [.. Enumerable.Repeat((byte)3, 16)], 0, []);
+        var seq = await DieAfterPublishAsync(js, incarnation, "k", died, batch);
+        // JetStream forgets the token at once, and the retry comes three minutes after the dead call (by its clock).
+        var data = await js.GetStreamAsync(Mq.DataStream);
+        await js.UpdateStreamAsync(data.Info.Config with { DuplicateWindow = TimeSpan.FromMilliseconds(100) });
+        await Task.Delay(300);
+        await using var later = await _host.ConnectAnotherAsync(new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(3)));
+
+        var retry = await later.ProduceAsync("ch", batch, key);
+
+        Assert.True(retry.Replayed);
+        Assert.Equal([NatsMqBatch.MsgId(seq, 0)], retry.Ids);
+        Assert.Equal(["once"], MqClientContractTests.Texts(await Mq.ConsumeAsync("ch", "g", 10)));
+    }
+
+    /// <summary>Creates channel <c>ch</c> with group <c>g</c>; JetStream through <paramref name="raw"/>, and the channel's incarnation.</summary>
+    private async Task<(NatsJSContext Js, ulong Incarnation)> ChannelAsync(NatsConnection raw)
+    {
+        await Mq.CreateChannelAsync("ch");
+        await Mq.CreateConsumerGroupAsync("ch", "g", MqStartPosition.Earliest);
+        var js = new NatsJSContext(raw);
+        var meta = await js.GetStreamAsync(Mq.MetaStream);
+        return (js, (await meta.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{Mq.StreamPrefix}.m.c.ch" })).Message.Seq);
+    }
+
+    /// <summary>What a gateway that died after publishing a keyed batch leaves: the pending record and the batch; its sequence.</summary>
+    private async Task<ulong> DieAfterPublishAsync(NatsJSContext js, ulong incarnation, string key, NatsMqClient.KeyRecord record, IReadOnlyList<ReadOnlyMemory<byte>> batch)
+    {
+        await js.PublishAsync(Mq.KeySubject(incarnation, key), record.Encode());
+        var ack = await js.PublishAsync(Mq.DataSubject(incarnation), NatsMqBatch.Encode(batch, (int)NatsMqBatch.Size(batch)), opts: new NatsJSPubOpts { MsgId = NatsMqClient.MsgIdOf(record.Token) });
+        return ack.Seq;
     }
 
     [Fact]

@@ -138,6 +138,29 @@ public sealed class NatsMqRetentionTests : IAsyncLifetime
         Assert.Equal(["kept"], await Mq.ListChannelsAsync());
     }
 
+    [Fact]
+    public async Task ExpiredKeysGoAtTheNextPassAndADestroyedChannelsKeysGoWithIt()
+    {
+        await Mq.CreateChannelAsync("c");
+        await Mq.CreateChannelAsync("gone");
+        var batch = MqClientContractTests.Payloads("a");
+        var fingerprint = MqProduceKey.FingerprintOf(batch);
+        await Mq.ProduceAsync("c", batch, new MqProduceKey("short", fingerprint, TimeSpan.FromMilliseconds(1)));
+        await Mq.ProduceAsync("c", batch, new MqProduceKey("long", fingerprint, TimeSpan.FromMinutes(10)));
+        await Mq.ProduceAsync("gone", batch, new MqProduceKey("long", fingerprint, TimeSpan.FromMinutes(10)));
+        await Mq.DestroyChannelAsync("gone");
+        await Task.Delay(10);
+
+        await Mq.RunRetentionAsync(new NatsMqOptions { RetentionTimeInMinutes = -1, RetentionSizeInMB = -1 });
+        await using var raw = NatsMqHost.Raw();
+        var js = new NatsJSContext(raw);
+        var keys = await js.GetStreamAsync(Mq.MetaStream, new StreamInfoRequest { SubjectsFilter = $"{Mq.StreamPrefix}.m.k.>" });
+
+        Assert.Equal(1, keys.Info.State.Subjects?.Count);
+        Assert.Equal(fingerprint, (await Mq.FindProduceKeyAsync("c", "long"))?.ToArray());
+        Assert.Null(await Mq.FindProduceKeyAsync("c", "short"));
+    }
+
     private async Task<List<long>> ProduceAsync(string channel, int batches, int perBatch)
     {
         var ids = new List<long>();
