@@ -4,22 +4,16 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Milvus.Domain.Archive;
 using Milvus.Domain.Kv;
-using Milvus.Domain.Mq;
 using Milvus.Domain.Mq.Redis;
 using Milvus.Domain.Telemetry;
-using Milvus.Workers.Hosting;
 using Milvus.Workers.Tso;
 
 namespace Milvus.Workers.Mq;
 
 /// <summary>
-/// Runs the Redis queue's retention pass every <c>Milvus:RedisMq:RetentionIntervalSeconds</c>, on the one gateway of
-/// the cluster that serves the TSO role (the others skip their turn), and exports each channel's stream length as
-/// <c>milvus_redismq_stream_length</c> from that gateway. Besides the groups' positions, every pass keeps what a consume
-/// subscription's or an archiver's checkpoint resumes at (their streams read ahead of what they answered or archived).
-/// A failed pass is logged and the next tick tries again.
+/// The Redis queue's <see cref="ClusterMqRetentionService"/>: a pass every <c>Milvus:RedisMq:RetentionIntervalSeconds</c>, and exports each channel's stream length as <c>milvus_redismq_stream_length</c> from the gateway that runs retention.
 /// </summary>
-public sealed partial class RedisMqRetentionService(
+public sealed class RedisMqRetentionService(
     RedisMqClient mq,
     TsoComponent tso,
     ITxnKv meta,
@@ -27,70 +21,23 @@ public sealed partial class RedisMqRetentionService(
     IOptionsMonitor<RedisMqOptions> options,
     IOptions<ArchiveOptions> archiving,
     TimeProvider time,
-    ILogger<RedisMqRetentionService> logger) : PeriodicService(time)
+    ILogger<RedisMqRetentionService> logger) : ClusterMqRetentionService(mq, tso, meta, archive, archiving, time, logger)
 {
-    private static readonly ConcurrentDictionary<RedisMqRetentionService, byte> Services = new();
+    private static readonly ConcurrentDictionary<ClusterMqRetentionService, byte> Services = new();
 
     private static readonly ObservableGauge<long> Length = MilvusTelemetry.Meter.CreateObservableGauge(
-        "milvus.redismq.stream_length", () => Services.Keys.SelectMany(s => s.Lengths()), "{entry}",
+        "milvus.redismq.stream_length", () => Services.Keys.SelectMany(s => ((RedisMqRetentionService)s).Lengths()), "{entry}",
         "Entries in a channel's Redis stream after the last retention pass (reported by the gateway that runs retention).");
 
-    private volatile IReadOnlyDictionary<string, long> _lengths = new Dictionary<string, long>();
+    protected override string QueueName => "Redis";
 
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        Services.TryAdd(this, 0);
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        Services.TryRemove(this, out _);
-        return base.StopAsync(cancellationToken);
-    }
+    protected override ConcurrentDictionary<ClusterMqRetentionService, byte> Running => Services;
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.CurrentValue.RetentionIntervalSeconds);
 
-    protected override Task OnTickAsync(CancellationToken stoppingToken) => RunOnceAsync(stoppingToken);
-
-    /// <summary>One pass, when this gateway runs retention for the cluster, with its failures logged rather than thrown.</summary>
-    internal async Task RunOnceAsync(CancellationToken cancellationToken)
+    protected override async Task<(long Trimmed, IReadOnlyDictionary<string, long> Lengths)> PassAsync(IReadOnlyDictionary<string, long> keepFrom, CancellationToken cancellationToken)
     {
-        if (!tso.Serves)
-        {
-            _lengths = new Dictionary<string, long>();
-            return;
-        }
-        try
-        {
-            var keepFrom = await MqResumePoints.LoadAsync(meta, archive, archiving.Value, mq, cancellationToken).ConfigureAwait(false);
-            var result = await mq.RunRetentionAsync(options.CurrentValue, keepFrom, cancellationToken).ConfigureAwait(false);
-            _lengths = result.Lengths;
-            Log.PassDone(logger, result.Trimmed, result.Lengths.Count);
-        }
-        catch (Exception ex) when (ex is MqUnavailableException or KvException)
-        {
-            Log.PassFailed(logger, ex);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // A bug in one pass must not stop the host; it is logged as an error and the next tick tries again.
-            Log.PassCrashed(logger, ex);
-        }
-    }
-
-    private IEnumerable<Measurement<long>> Lengths() =>
-        _lengths.Select(l => new Measurement<long>(l.Value, new KeyValuePair<string, object?>("channel", l.Key)));
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 5211, Level = LogLevel.Debug, Message = "Redis queue retention pass: {Trimmed} entries removed over {Channels} channels.")]
-        public static partial void PassDone(ILogger logger, long trimmed, int channels);
-
-        [LoggerMessage(EventId = 5212, Level = LogLevel.Warning, Message = "Redis queue retention pass failed; the next tick tries again.")]
-        public static partial void PassFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(EventId = 5213, Level = LogLevel.Error, Message = "Redis queue retention pass failed unexpectedly; the next tick tries again.")]
-        public static partial void PassCrashed(ILogger logger, Exception exception);
+        var result = await mq.RunRetentionAsync(options.CurrentValue, keepFrom, cancellationToken).ConfigureAwait(false);
+        return (result.Trimmed, result.Lengths);
     }
 }

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Milvus.Domain.Mq;
 using Milvus.Tests.Infrastructure;
 using NATS.Client.JetStream;
 using Xunit.Abstractions;
@@ -157,27 +156,7 @@ public sealed class NatsGatewayProcessesTests(ITestOutputHelper output)
         return acked.All(a => a.Value.Channel != channel || labels.Contains(a.Key));
     }
 
-    private static async Task<bool> Answers(NatsMqHost host)
-    {
-        try
-        {
-            await host.Client.PingAsync();
-            return true;
-        }
-        catch (MqUnavailableException)
-        {
-            return false;
-        }
-    }
+    private static Task<bool> Answers(NatsMqHost host) => NatsMqReplicationTests.Answers(host.Client);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var patience = new CancellationTokenSource(Patience);
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-        while (!await condition())
-        {
-            Assert.False(patience.IsCancellationRequested, $"Gave up waiting for {what}.");
-            await poll.WaitForNextTickAsync();
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => NatsMqReplicationTests.WaitUntilAsync(condition, what, Patience);
 }

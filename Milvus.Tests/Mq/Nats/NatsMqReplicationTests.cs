@@ -134,7 +134,7 @@ public sealed class NatsMqReplicationTests(ITestOutputHelper output)
         return acked.All(a => a.Value.Channel != channel || labels.Contains(a.Key));
     }
 
-    private static async Task<bool> Answers(NatsMqClient client)
+    internal static async Task<bool> Answers(NatsMqClient client)
     {
         try
         {
@@ -147,9 +147,12 @@ public sealed class NatsMqReplicationTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => WaitUntilAsync(condition, what, Patience);
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds, failing after <paramref name="patienceFor"/>.</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan patienceFor)
     {
-        using var patience = new CancellationTokenSource(Patience);
+        using var patience = new CancellationTokenSource(patienceFor);
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         while (!await condition())
         {
