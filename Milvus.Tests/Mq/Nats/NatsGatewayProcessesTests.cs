@@ -129,7 +129,23 @@ public sealed class NatsGatewayProcessesTests(ITestOutputHelper output)
             Assert.All(acked.Where(a => a.Value.Channel == channel), a => Assert.Equal(a.Value.Id, byLabel.GetValueOrDefault(a.Key)));
             Assert.All(read, r => Assert.Contains($"/{channel}/", r.Label, StringComparison.Ordinal));
         }
+        // Both gateways recovered by themselves: their queue component is Healthy and they are ready again.
+        foreach (var gateway in gateways)
+        {
+            await WaitUntilAsync(async () => await QueueStateAsync(gateway) == "Healthy", "the gateway's natsmq component to be Healthy again");
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("health/ready")).StatusCode);
+        }
         output.WriteLine($"killed leader {leader}; acknowledged {acked.Count} msgs ({atKill} before the kill, {atRestart - atKill} while it was down); {failed} produce calls answered 503");
+    }
+
+    /// <summary>The state code of the gateway's <c>natsmq</c> component.</summary>
+    private static async Task<string?> QueueStateAsync(GatewayProcess gateway)
+    {
+        using var states = JsonDocument.Parse(await gateway.Client.GetStringAsync("api/v1/components/states"));
+        return states.RootElement.GetProperty("subcomponentStates").EnumerateArray()
+            .Where(c => c.GetProperty("role").GetString() == "natsmq")
+            .Select(c => c.GetProperty("stateCode").GetString())
+            .SingleOrDefault();
     }
 
     /// <summary>One consume over HTTP; null when the gateway answered 503 (the cluster is electing).</summary>
